@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"ip6m/store"
+	"ip6m/timesrv"
+	"ip6m/ui"
+)
+
+// serveConfig is what `ip6m serve` was told.
+type serveConfig struct {
+	data       string
+	httpAddr   string
+	dhcp4      string
+	dhcp6      string
+	tftp       string
+	time       string
+	dns        string
+	demo       bool
+	demoModems int
+	logLevel   string
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.data, "data", "./ip6m-data", "data folder: holds ip6m.db and tsdb/")
+	fs.StringVar(&c.httpAddr, "http", ":8080", "web UI listen address")
+	fs.StringVar(&c.dhcp4, "dhcp4", ":67", "DHCPv4 listen address (empty: off)")
+	fs.StringVar(&c.dhcp6, "dhcp6", ":547", "DHCPv6 listen address (empty: off)")
+	fs.StringVar(&c.tftp, "tftp", ":69", "TFTP listen address (empty: off)")
+	fs.StringVar(&c.time, "time", ":37", "RFC 868 time listen address, UDP and TCP (empty: off)")
+	fs.StringVar(&c.dns, "dns", ":53", "DNS relay listen address (empty: off)")
+	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
+	fs.IntVar(&c.demoModems, "demo-modems", store.DefaultDemoModems, "size of the demo network, with --demo")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: ip6m serve [flags]
+
+Runs every service and the web UI until interrupted (Ctrl-C or SIGTERM).
+Standard ports below 1024 need root or CAP_NET_BIND_SERVICE; give a high
+port (--dhcp4 :10067) or an empty value (--dns "") to run without.
+
+Example, as a normal user:
+  ip6m serve --demo --dhcp4 :10067 --dhcp6 :10547 --tftp :10069 --time :10037 --dns :10053
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs, c
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// service is a long-running part: Run returns after releasing its sockets.
+type service struct {
+	name string
+	run  func(context.Context) error
+}
+
+func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs, cfg := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ip6m serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	log, err := newLogger(stderr, cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "ip6m serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, stdout); err != nil {
+		log.Error("ip6m stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve opens the store, builds the services, runs them until ctx ends or
+// one fails, and closes the store last.
+func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Writer) error {
+	start := time.Now()
+	st, err := store.Open(ctx, cfg.data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log.Info("database open", "path", st.Path(), "schema", store.SchemaVersion())
+
+	if cfg.demo {
+		res, err := st.FillDemo(ctx, store.DemoOptions{Modems: cfg.demoModems})
+		switch {
+		case err == nil:
+			log.Info("demo network created", "cmts", res.CMTS, "modems", res.Modems, "mtas", res.MTAs, "cpes", res.CPEs, "customers", res.Customers)
+		case errors.Is(err, store.ErrNotEmpty):
+			log.Info("demo: the database already holds an inventory; keeping it")
+		default:
+			return err
+		}
+	}
+	if err := firstRunAdmin(ctx, st, log, stdout); err != nil {
+		return err
+	}
+
+	var services []service
+	web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version})
+	if err != nil {
+		return err
+	}
+	if cfg.httpAddr != "" {
+		if err := web.Listen(); err != nil {
+			log.Error(bindAdvice("web UI", cfg.httpAddr, err))
+		} else {
+			services = append(services, service{"web UI", web.Run})
+		}
+	}
+	if cfg.time != "" {
+		ts, err := timesrv.New(timesrv.Config{Addr: cfg.time, Logger: log})
+		if err != nil {
+			log.Error(bindAdvice("time (RFC 868)", cfg.time, err))
+		} else {
+			services = append(services, service{"time (RFC 868)", ts.Run})
+		}
+	}
+	for _, s := range []struct{ name, addr, issue string }{
+		{"DHCPv4", cfg.dhcp4, "#4"}, {"DHCPv6", cfg.dhcp6, "#5"}, {"TFTP", cfg.tftp, "#6"}, {"DNS relay", cfg.dns, "#8"},
+	} {
+		if s.addr != "" {
+			log.Warn("service not in this build yet: its flag is accepted and ignored", "service", s.name, "addr", s.addr, "issue", s.issue)
+		}
+	}
+	if len(services) == 0 {
+		return errors.New("no service could start; see the lines above")
+	}
+	log.Info("ip6m running", "version", version, "startup", time.Since(start).Round(time.Millisecond).String())
+	return runServices(ctx, services, log)
+}
+
+// runServices runs each service in its own goroutine; the first failure
+// stops the rest. It returns once all have returned, or after a bounded
+// wait.
+func runServices(ctx context.Context, services []service, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(services))
+	for _, s := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.run(ctx); err != nil {
+				errc <- fmt.Errorf("%s: %w", s.name, err)
+				cancel()
+			}
+		}()
+	}
+	<-ctx.Done()
+	log.Info("stopping")
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		log.Error("some services did not stop within 10 s; exiting anyway")
+	}
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// bindAdvice turns a listen error into one line an operator can act on.
+func bindAdvice(service, addr string, err error) string {
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+		return fmt.Sprintf("%s: cannot listen on %s: permission denied; run as root, grant CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep ip6m), or choose a port above 1023; the other services keep running", service, addr)
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("%s: cannot listen on %s: the address is in use by another program (is the old server still running?); the other services keep running", service, addr)
+	}
+	return fmt.Sprintf("%s: cannot listen on %s: %v; the other services keep running", service, addr, err)
+}
+
+// firstRunAdmin makes sure a fresh box is never open: with no users, it
+// creates "admin" with a random password and prints it once.
+func firstRunAdmin(ctx context.Context, st *store.Store, log *slog.Logger, stdout io.Writer) error {
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw := randomPassword()
+	if err := st.CreateUser(ctx, "system", &store.User{Name: "admin", Role: store.RoleAdmin, Password: pw}); err != nil {
+		return fmt.Errorf("create first admin: %w", err)
+	}
+	log.Info("first run: created user admin")
+	fmt.Fprintf(stdout, "\n  First run: log in as  admin  with password  %s\n  It is shown only this once; change it with: ip6m user passwd admin\n\n", pw)
+	return nil
+}

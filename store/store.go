@@ -1,0 +1,155 @@
+// Package store is ip6m's inventory, lease and user database: one SQLite file
+// (modernc.org/sqlite, pure Go) in WAL mode with versioned migrations.
+//
+// Reads go through a pool of connections; every write goes through a single
+// writer connection (SQLite allows one writer at a time, and one Go-side path
+// avoids SQLITE_BUSY storms). Each change to the inventory is committed in one
+// transaction together with its audit-log row, so nothing is half-written.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when the asked-for row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// FileName is the database's name inside the data folder.
+const FileName = "ip6m.db"
+
+// Store is the open database.
+type Store struct {
+	path  string
+	read  *sql.DB
+	write *sql.DB
+	now   func() time.Time
+}
+
+// Options tune Open. The zero value is what `ip6m serve` uses.
+type Options struct {
+	// Now is the clock used for created/updated times and the audit log;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// pragmas are applied to every connection. synchronous=FULL makes each
+// commit durable on power loss (a lease must survive a power cut); WAL keeps
+// readers from blocking the writer.
+const pragmas = "_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(FULL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=temp_store(MEMORY)" +
+	"&_pragma=cache_size(-16000)"
+
+// Open opens (creating if needed) the database in dir and brings its schema
+// up to date.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	return OpenFile(ctx, path, opts)
+}
+
+// OpenFile opens the database file at path.
+func OpenFile(ctx context.Context, path string, opts Options) (*Store, error) {
+	return openFile(ctx, path, opts, -1)
+}
+
+// openFile is OpenFile migrating only up to schema version target (-1: the
+// newest); tests use it to build databases as earlier versions left them.
+func openFile(ctx context.Context, path string, opts Options, target int) (*Store, error) {
+	dsn := "file:" + path + "?" + pragmas
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s := &Store{path: path, read: r, write: w, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.migrateTo(ctx, target); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes every connection; the WAL is checkpointed by SQLite.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// tx runs fn in one write transaction (BEGIN IMMEDIATE on the single writer
+// connection) and commits it, or rolls it back if fn fails.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path (which must not
+// exist) while the server keeps running: SQLite's VACUUM INTO reads one
+// snapshot and writes a compact, standalone file.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup: %s already exists", path)
+	}
+	// The read pool is query_only, which SQLite applies to VACUUM INTO's
+	// output too; lift it on one connection for the copy and put it back
+	// (or drop that connection) so the pool stays read-only.
+	conn, err := s.read.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = 0"); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.Background(), "PRAGMA query_only = 1"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+func (s *Store) unixNow() int64 { return s.now().Unix() }

@@ -1,0 +1,234 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"ip6m/store"
+)
+
+func (s *Server) modemsCRUD() registrar {
+	return &crud[store.Modem]{
+		singular: "modem", plural: "Modems", path: "/modems",
+		readRole: store.RoleViewer, writeRole: store.RoleOperator,
+		list: s.modemListView,
+		get:  s.st.GetModem,
+		blank: func(r *http.Request) store.Modem {
+			m := store.Modem{Enabled: true}
+			m.CustomerID, _ = strconv.ParseInt(r.URL.Query().Get("customer"), 10, 64)
+			return m
+		},
+		fields: s.modemFields,
+		parse: func(ctx context.Context, r *http.Request, m *store.Modem) map[string]string {
+			errs := map[string]string{}
+			m.MAC, m.Serial, m.Vendor, m.Model = formValue(r, "mac"), formValue(r, "serial"), formValue(r, "vendor"), formValue(r, "model")
+			formInt(r, "plan_id", &m.PlanID, errs)
+			formInt(r, "cmts_id", &m.CMTSID, errs)
+			m.CustomerID = 0
+			if acct := formValue(r, "customer"); acct != "" {
+				c, err := s.customerByAccount(ctx, acct)
+				if err != nil {
+					errs["customer"] = err.Error()
+				} else {
+					m.CustomerID = c.ID
+				}
+			}
+			m.FixedIPv4, m.IPv6 = formValue(r, "fixed_ipv4"), formValue(r, "ipv6")
+			m.Enabled = r.PostFormValue("enabled") == "on"
+			m.Notes = formValue(r, "notes")
+			return errs
+		},
+		create: s.st.CreateModem, update: s.st.UpdateModem, remove: s.st.DeleteModem,
+		id:     func(m *store.Modem) *int64 { return &m.ID },
+		title:  func(m store.Modem) string { return m.MAC },
+		detail: (*Server).modemDetail,
+	}
+}
+
+// customerByAccount finds the customer whose account number is acct.
+func (s *Server) customerByAccount(ctx context.Context, acct string) (store.Customer, error) {
+	list, _, err := s.st.ListCustomers(ctx, acct, store.Page{Size: 20})
+	if err != nil {
+		return store.Customer{}, err
+	}
+	for _, c := range list {
+		if c.Account == acct {
+			return c, nil
+		}
+	}
+	return store.Customer{}, errNoCustomer(acct)
+}
+
+type errNoCustomer string
+
+func (e errNoCustomer) Error() string { return "no customer has account number " + string(e) }
+
+func (s *Server) modemFields(ctx context.Context, m store.Modem, e map[string]string) ([]field, error) {
+	plans, err := s.planOptions(ctx, "choose a plan")
+	if err != nil {
+		return nil, err
+	}
+	cmts, err := s.cmtsOptions(ctx, "(not yet known)")
+	if err != nil {
+		return nil, err
+	}
+	acct := ""
+	if m.CustomerID != 0 {
+		c, err := s.st.GetCustomer(ctx, m.CustomerID)
+		if err != nil {
+			return nil, err
+		}
+		acct = c.Account
+	}
+	derived := "derived from the MAC inside the CMTS's CM prefix"
+	if a, ok, _ := s.st.ModemIPv6(ctx, store.Modem{MAC: m.MAC, CMTSID: m.CMTSID}); ok {
+		derived += ": " + a.String()
+	}
+	return []field{
+		{Name: "mac", Label: "MAC address", Value: m.MAC, Required: true, Mono: true, Error: e["mac"], Help: "any notation: 44:32:c8:21:09:e7, 4432.c821.09e7, 4432c82109e7"},
+		{Name: "serial", Label: "Serial number", Value: m.Serial, Mono: true, Error: e["serial"]},
+		{Name: "vendor", Label: "Vendor", Value: m.Vendor, Error: e["vendor"]},
+		{Name: "model", Label: "Model", Value: m.Model, Error: e["model"]},
+		{Name: "customer", Label: "Customer account", Value: acct, Mono: true, Error: firstNonEmpty(e["customer"], e["customer_id"])},
+		{Name: "plan_id", Label: "Plan", Type: "select", Options: plans, Value: idString(m.PlanID), Required: true, Error: e["plan_id"]},
+		{Name: "cmts_id", Label: "CMTS", Type: "select", Options: cmts, Value: idString(m.CMTSID), Error: e["cmts_id"]},
+		{Name: "fixed_ipv4", Label: "Fixed IPv4", Value: m.FixedIPv4, Mono: true, Error: e["fixed_ipv4"], Help: "empty: an address from the CM pool"},
+		{Name: "ipv6", Label: "IPv6 override", Value: m.IPv6, Mono: true, Error: e["ipv6"], Help: "empty: " + derived},
+		{Name: "enabled", Label: "Enabled (network access)", Type: "checkbox", Checked: m.Enabled, Error: e["enabled"]},
+		{Name: "notes", Label: "Notes", Type: "textarea", Rows: 3, Value: m.Notes, Error: e["notes"]},
+	}, nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// modemFilter reads the list's filters from the query string.
+func modemFilter(r *http.Request) store.ModemFilter {
+	q := r.URL.Query()
+	f := store.ModemFilter{Query: q.Get("q")}
+	f.CMTSID, _ = strconv.ParseInt(q.Get("cmts"), 10, 64)
+	f.PlanID, _ = strconv.ParseInt(q.Get("plan"), 10, 64)
+	f.CustomerID, _ = strconv.ParseInt(q.Get("customer"), 10, 64)
+	switch q.Get("state") {
+	case "enabled":
+		yes := true
+		f.Enabled = &yes
+	case "disabled":
+		no := false
+		f.Enabled = &no
+	}
+	return f
+}
+
+func (s *Server) modemListView(r *http.Request) (listView, error) {
+	list, total, err := s.st.ListModems(r.Context(), modemFilter(r), requestedPage(r))
+	if err != nil {
+		return listView{}, err
+	}
+	cmts, err := s.cmtsOptions(r.Context(), "All CMTS")
+	if err != nil {
+		return listView{}, err
+	}
+	plans, err := s.planOptions(r.Context(), "All plans")
+	if err != nil {
+		return listView{}, err
+	}
+	q := r.URL.Query()
+	return listView{
+		Table:  modemTable(list),
+		Pager:  pagerFor(r, total),
+		Search: "MAC, IP, serial, customer",
+		Filters: []field{
+			{Name: "cmts", Label: "CMTS", Type: "select", Options: cmts, Value: q.Get("cmts")},
+			{Name: "plan", Label: "Plan", Type: "select", Options: plans, Value: q.Get("plan")},
+			{Name: "state", Label: "State", Type: "select", Value: q.Get("state"), Options: []option{{"", "Any state"}, {"enabled", "Enabled"}, {"disabled", "Disabled"}}},
+		},
+	}, nil
+}
+
+// modemTable renders modem rows as the modems list shows them.
+func modemTable(list []store.ModemRow) tableView {
+	t := tableView{Columns: []column{{Text: "MAC"}, {Text: "State"}, {Text: "Customer"}, {Text: "Plan"}, {Text: "CMTS"}, {Text: "Fixed IPv4"}, {Text: "Vendor / model"}, {Text: "Serial"}},
+		Empty: "No modems match."}
+	for _, m := range list {
+		state := cell{Text: "enabled", State: "good"}
+		if !m.Enabled {
+			state = cell{Text: "disabled", State: "off"}
+		}
+		cust := cell{Text: "—"}
+		if m.CustomerID != 0 {
+			cust = cell{Text: m.CustomerName, Title: m.CustomerAccount, Href: "/customers/" + idString(m.CustomerID)}
+		}
+		t.Rows = append(t.Rows, []cell{
+			{Text: m.MAC, Href: "/modems/" + idString(m.ID), Mono: true},
+			state, cust, {Text: m.PlanName}, {Text: m.CMTSName},
+			{Text: m.FixedIPv4, Mono: true}, {Text: m.Vendor + " " + m.Model}, {Text: m.Serial, Mono: true},
+		})
+	}
+	return t
+}
+
+// modemView is everything the modem page shows.
+type modemView struct {
+	Modem    store.Modem
+	Customer *store.Customer
+	Plan     *store.Plan
+	CMTS     *store.CMTS
+	IPv6     string
+	MTAs     []store.MTA
+	CPEs     []store.CPE
+	Audit    []store.AuditEntry
+}
+
+func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
+	ctx := r.Context()
+	v := modemView{Modem: m}
+	if m.CustomerID != 0 {
+		c, err := s.st.GetCustomer(ctx, m.CustomerID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Customer = &c
+	}
+	if m.PlanID != 0 {
+		p, err := s.st.GetPlan(ctx, m.PlanID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Plan = &p
+	}
+	if m.CMTSID != 0 {
+		c, err := s.st.GetCMTS(ctx, m.CMTSID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.CMTS = &c
+	}
+	if a, ok, err := s.st.ModemIPv6(ctx, m); err == nil && ok {
+		v.IPv6 = a.String()
+	}
+	var err error
+	if v.MTAs, _, err = s.st.ListMTAs(ctx, m.ID, store.Page{}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.CPEs, _, err = s.st.ListCPEs(ctx, m.ID, store.Page{}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.Audit, err = s.st.ListAudit(ctx, "modem", m.ID, 20); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, modemPage(s.page(r, "Modem "+m.MAC, "/modems"), v))
+}

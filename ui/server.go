@@ -1,0 +1,175 @@
+// Package ui is ip6m's browser interface: server-rendered templ pages with
+// htmx for partial updates, everything embedded in the binary.
+//
+// Every route is declared once in routes() with the least role it needs;
+// the same table drives the role checks and the tests that prove a viewer
+// gets 403 on every write route. Every state-changing request must carry the
+// session's CSRF token (form field or X-CSRF-Token header).
+package ui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"ip6m/store"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Config is what New needs.
+type Config struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Addr is the listen address for Run, e.g. ":8080".
+	Addr string
+	// SessionTTL is how long a login lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+	// Version is shown in the footer.
+	Version string
+	// SecureCookies marks cookies Secure (set when served behind HTTPS).
+	SecureCookies bool
+}
+
+// Server serves the UI.
+type Server struct {
+	cfg    Config
+	st     *store.Store
+	log    *slog.Logger
+	mux    *http.ServeMux
+	routes []Route
+	ln     net.Listener
+}
+
+// Route is one registered route and the least role it needs.
+type Route struct {
+	Method, Pattern string
+	Role            string // "" for public routes (login, static)
+}
+
+// New builds the server and its routes. It does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("ui: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	s := &Server{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("component", "ui"), mux: http.NewServeMux()}
+	s.registerRoutes()
+	return s, nil
+}
+
+// Listen binds the listen address, so that a bind error is reported before
+// Run. Tests may instead use Handler with httptest.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ui listen %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address after Listen.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Run serves until ctx is done, then shuts down within five seconds.
+func (s *Server) Run(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(s.ln) }()
+	s.log.Info("web UI listening", "addr", s.ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("ui: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	return nil
+}
+
+// Handler is the whole UI as one http.Handler.
+func (s *Server) Handler() http.Handler {
+	return s.secureHeaders(s.mux)
+}
+
+// Routes lists every registered route (tests walk it).
+func (s *Server) Routes() []Route { return s.routes }
+
+// handle registers pattern ("METHOD /path") behind the session, role and
+// CSRF checks. role "" makes a public route.
+func (s *Server) handle(pattern, role string, h func(http.ResponseWriter, *http.Request)) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.routes = append(s.routes, Route{Method: method, Pattern: path, Role: role})
+	var handler http.Handler = http.HandlerFunc(h)
+	if role != "" {
+		handler = s.requireRole(role, handler)
+	}
+	s.mux.Handle(pattern, handler)
+}
+
+func (s *Server) registerRoutes() {
+	static, _ := fs.Sub(staticFiles, "static")
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
+	s.handle("GET /static/", "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	})
+	s.handle("GET /login", "", s.loginPage)
+	s.handle("POST /login", "", s.loginSubmit)
+	s.handle("POST /logout", store.RoleViewer, s.logout)
+
+	s.handle("GET /{$}", store.RoleViewer, s.dashboard)
+	s.handle("GET /search", store.RoleViewer, s.search)
+	s.handle("GET /audit", store.RoleViewer, s.auditPage)
+
+	for _, e := range s.entities() {
+		e.register(s)
+	}
+}
+
+// secureHeaders sets the headers every response carries.
+func (s *Server) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
+}

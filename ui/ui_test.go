@@ -1,0 +1,300 @@
+package ui
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"ip6m/store"
+)
+
+// testPasswords are the users every test server has.
+var testUsers = map[string]string{
+	store.RoleAdmin:    "admin-password-1",
+	store.RoleOperator: "operator-password-1",
+	store.RoleViewer:   "viewer-password-1",
+}
+
+// newTestServer starts the UI over a fresh store with a small demo network
+// and one user per role (named after the role).
+func newTestServer(t testing.TB, modems int) (*Server, *httptest.Server, *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if modems > 0 {
+		if _, err := st.FillDemo(ctx, store.DemoOptions{Modems: modems, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for role, pw := range testUsers {
+		if err := st.CreateUser(ctx, "test", &store.User{Name: role, Role: role, Password: pw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts, st
+}
+
+// client is a browser-like HTTP client: cookies, no automatic redirects,
+// Origin set on POSTs.
+type client struct {
+	t    testing.TB
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func newClient(t testing.TB, ts *httptest.Server) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: ts.URL, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (c *client) get(path string) (int, string, http.Header) {
+	c.t.Helper()
+	resp, err := c.hc.Get(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := csrfRe.FindSubmatch(b); m != nil {
+		c.csrf = string(m[1])
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (c *client) post(path string, form url.Values, origin string) (int, string, http.Header) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// login logs in as the user named after role and keeps the session's CSRF
+// token.
+func (c *client) login(role string) {
+	c.t.Helper()
+	c.get("/login")
+	code, _, h := c.post("/login", url.Values{"csrf": {c.csrf}, "name": {role}, "password": {testUsers[role]}, "next": {"/"}}, c.base)
+	if code != http.StatusSeeOther || h.Get("Location") != "/" {
+		c.t.Fatalf("login as %s: status %d, location %q", role, code, h.Get("Location"))
+	}
+	c.get("/") // picks up the session's CSRF token from the page
+}
+
+func TestLogin(t *testing.T) {
+	_, ts, _ := newTestServer(t, 5)
+	c := newClient(t, ts)
+
+	if code, _, h := c.get("/modems"); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+		t.Fatalf("anonymous GET /modems: %d %q, want redirect to /login", code, h.Get("Location"))
+	}
+	c.get("/login")
+	code, body, _ := c.post("/login", url.Values{"csrf": {c.csrf}, "name": {"admin"}, "password": {"wrong-password"}}, ts.URL)
+	if code != http.StatusUnauthorized || !strings.Contains(body, "Wrong user name or password") {
+		t.Fatalf("bad password: %d, body without the error message", code)
+	}
+	code, _, _ = c.post("/login", url.Values{"csrf": {"forged"}, "name": {"admin"}, "password": {testUsers["admin"]}}, ts.URL)
+	if code != http.StatusForbidden {
+		t.Fatalf("login with a forged CSRF token: %d, want 403", code)
+	}
+	c.get("/login")
+	code, _, h := c.post("/login", url.Values{"csrf": {c.csrf}, "name": {"admin"}, "password": {testUsers["admin"]}, "next": {"//evil.example/"}}, ts.URL)
+	if code != http.StatusSeeOther || h.Get("Location") != "/" {
+		t.Fatalf("login: %d to %q, want 303 to / (an off-site next is dropped)", code, h.Get("Location"))
+	}
+	var sess *http.Cookie
+	for _, ck := range (&http.Response{Header: h}).Cookies() {
+		if ck.Name == sessionCookie && ck.Value != "" {
+			sess = ck
+		}
+	}
+	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie %+v: want HttpOnly and SameSite=Strict", sess)
+	}
+	if code, body, _ := c.get("/"); code != 200 || !strings.Contains(body, "Dashboard") {
+		t.Fatalf("dashboard after login: %d", code)
+	}
+	if code, _, _ := c.post("/logout", url.Values{"csrf": {c.csrf}}, ts.URL); code != http.StatusSeeOther {
+		t.Fatalf("logout: %d", code)
+	}
+	if code, _, _ := c.get("/"); code != http.StatusSeeOther {
+		t.Fatalf("after logout GET /: %d, want a redirect to the login page", code)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	_, ts, _ := newTestServer(t, 5)
+	c := newClient(t, ts)
+	c.login(store.RoleOperator)
+	form := url.Values{"name": {"CMTS-9"}, "snmp_read": {"public"}}
+	tests := []struct {
+		name   string
+		token  string
+		origin string
+		want   int
+	}{
+		{"no token", "", ts.URL, http.StatusForbidden},
+		{"wrong token", "not-the-token", ts.URL, http.StatusForbidden},
+		{"right token, foreign origin", c.csrf, "http://evil.example", http.StatusForbidden},
+		{"right token, same origin", c.csrf, ts.URL, http.StatusSeeOther},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			if tc.token != "" {
+				f.Set("csrf", tc.token)
+			}
+			if code, _, _ := c.post("/cmts", f, tc.origin); code != tc.want {
+				t.Fatalf("POST /cmts: %d, want %d", code, tc.want)
+			}
+		})
+	}
+}
+
+// TestRoles walks every registered route: a viewer gets 403 on every
+// route that needs more (every write), an operator on the admin ones, and
+// an admin passes the role check everywhere.
+func TestRoles(t *testing.T) {
+	s, ts, _ := newTestServer(t, 5)
+	clients := map[string]*client{}
+	for _, role := range store.Roles {
+		clients[role] = newClient(t, ts)
+		clients[role].login(role)
+	}
+	writes := 0
+	for _, rt := range s.Routes() {
+		if rt.Role == "" || rt.Pattern == "/logout" {
+			continue
+		}
+		path := strings.TrimSuffix(rt.Pattern, "{$}")
+		for _, role := range store.Roles {
+			c := clients[role]
+			// Admins may really change things: aim them at a missing row
+			// (404 is not 403) so they do not delete the other test users.
+			id := "1"
+			if role == store.RoleAdmin {
+				id = "999999"
+			}
+			path := strings.ReplaceAll(path, "{id}", id)
+			var code int
+			if rt.Method == "POST" {
+				code, _, _ = c.post(path, url.Values{"csrf": {c.csrf}}, ts.URL)
+			} else {
+				code, _, _ = c.get(path)
+			}
+			allowed := store.RoleAtLeast(role, rt.Role)
+			if !allowed && code != http.StatusForbidden {
+				t.Errorf("%s %s as %s: %d, want 403", rt.Method, path, role, code)
+			}
+			if allowed && code == http.StatusForbidden {
+				t.Errorf("%s %s as %s: 403, want it allowed", rt.Method, path, role)
+			}
+		}
+		if rt.Method == "POST" || rt.Role != store.RoleViewer {
+			writes++
+			if rt.Role == store.RoleViewer {
+				t.Errorf("%s %s changes state but a viewer may use it", rt.Method, rt.Pattern)
+			}
+		}
+	}
+	if writes < 30 {
+		t.Fatalf("only %d write routes found; the route table is not being walked", writes)
+	}
+}
+
+func TestModemFormErrors(t *testing.T) {
+	_, ts, st := newTestServer(t, 5)
+	c := newClient(t, ts)
+	c.login(store.RoleOperator)
+	before, _ := st.Count(context.Background())
+	code, body, _ := c.post("/modems", url.Values{"csrf": {c.csrf}, "mac": {"44:32:zz"}, "serial": {"SN-typed-1"}, "fixed_ipv4": {"2001:db8::1"}}, ts.URL)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("bad modem: %d, want 422", code)
+	}
+	for _, want := range []string{`is not a MAC address`, `value="SN-typed-1"`, `is not an IPv4 address`, `plan_id`, `nothing was saved`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("form page lacks %q", want)
+		}
+	}
+	after, _ := st.Count(context.Background())
+	if after.Modems != before.Modems {
+		t.Fatalf("modems %d → %d after a failed create", before.Modems, after.Modems)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	_, ts, _ := newTestServer(t, 50)
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	tests := []struct{ q, wantPrefix string }{
+		{"44:32:c8:21:09:e7", "/modems/"},
+		{"4432.C821.09E7", "/modems/"},
+		{"44-32-c8-21-09-e8", "/modems/"}, // the seed modem's MTA → its modem
+		{"2001:db8:4:11::4432:c821:9e7", "/modems/"},
+		{"CMTS-2", "/cmts/"},
+		{"C100001", "/modems/"},  // the customer's only modem
+		{"Kovács", "/modems?q="}, // several customers: their modems
+		{"10.10.200.1", "/networks/"},
+		{"no such thing at all", "/modems?q="},
+	}
+	for _, tc := range tests {
+		t.Run(tc.q, func(t *testing.T) {
+			code, _, h := c.get("/search?q=" + url.QueryEscape(tc.q))
+			if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), tc.wantPrefix) {
+				t.Fatalf("search %q: %d → %q, want %s…", tc.q, code, h.Get("Location"), tc.wantPrefix)
+			}
+		})
+	}
+}
+
+func TestPagesRender(t *testing.T) {
+	_, ts, _ := newTestServer(t, 20)
+	c := newClient(t, ts)
+	c.login(store.RoleAdmin)
+	for _, p := range []string{"/", "/modems", "/modems?q=44&cmts=1&state=enabled", "/modems/1", "/modems/1/edit", "/modems/new",
+		"/cmts", "/cmts/1", "/networks", "/networks/3", "/plans", "/plans/1", "/customers", "/customers/1", "/customers/1/edit",
+		"/mtas", "/cpes", "/users", "/users/1", "/audit", "/static/app.css", "/static/htmx.min.js"} {
+		code, body, h := c.get(p)
+		if code != 200 {
+			t.Errorf("GET %s: %d", p, code)
+			continue
+		}
+		if strings.HasPrefix(h.Get("Content-Type"), "text/html") && !strings.Contains(body, "</html>") {
+			t.Errorf("GET %s: not a whole page", p)
+		}
+	}
+	if code, _, _ := c.get("/modems/999999"); code != http.StatusNotFound {
+		t.Errorf("missing modem: %d, want 404", code)
+	}
+}
