@@ -108,6 +108,10 @@ func validateNetwork(ctx context.Context, tx *sql.Tx, n *Network) error {
 		n.Purpose = PurposeCPE
 	}
 	v.oneOf("purpose", n.Purpose, PurposeCM, PurposeMTA, PurposeCPE, PurposeServer)
+	if n.Purpose == PurposeCM && err == nil && pfx.Addr().Is6() && pfx.Bits() > 80 {
+		// ModemIPv6 puts the 48-bit MAC in the low bits (DeriveIPv6).
+		v.fail("prefix", "a cable modem prefix must be /80 or shorter, to hold each modem's MAC")
+	}
 	if err := v.ref(ctx, tx, "cmts_id", "cmts", n.CMTSID, n.Purpose != PurposeServer); err != nil {
 		return err
 	}

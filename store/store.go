@@ -16,6 +16,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -33,6 +36,16 @@ type Store struct {
 	read  *sql.DB
 	write *sql.DB
 	now   func() time.Time
+
+	// The lease committer (leases.go): requests queue on commitQ and one
+	// goroutine commits them in batches.
+	commitQ       chan *commitReq
+	closing       chan struct{}
+	committerDone chan struct{}
+	closeOnce     sync.Once
+	commitMu      sync.RWMutex // held for reading while queueing; Close takes it to stop new requests
+	closed        bool
+	commitStats   struct{ batches, ops atomic.Int64 }
 }
 
 // Options tune Open. The zero value is what `ip6m serve` uses.
@@ -70,7 +83,8 @@ func OpenFile(ctx context.Context, path string, opts Options) (*Store, error) {
 // openFile is OpenFile migrating only up to schema version target (-1: the
 // newest); tests use it to build databases as earlier versions left them.
 func openFile(ctx context.Context, path string, opts Options, target int) (*Store, error) {
-	dsn := "file:" + path + "?" + pragmas
+	// SQLite reads the DSN as a URI: escape what would end or change the path.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + pragmas
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -87,10 +101,12 @@ func openFile(ctx context.Context, path string, opts Options, target int) (*Stor
 	n := max(4, runtime.NumCPU()*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{path: path, read: r, write: w, now: opts.Now}
+	s := &Store{path: path, read: r, write: w, now: opts.Now,
+		commitQ: make(chan *commitReq, maxCommitBatch), closing: make(chan struct{}), committerDone: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	go s.committer()
 	if err := s.migrateTo(ctx, target); err != nil {
 		s.Close()
 		return nil, err
@@ -103,7 +119,16 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes every connection; the WAL is checkpointed by SQLite.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	var err error
+	s.closeOnce.Do(func() {
+		s.commitMu.Lock()
+		s.closed = true
+		s.commitMu.Unlock()
+		close(s.closing)
+		<-s.committerDone // queued lease changes are committed first
+		err = errors.Join(s.read.Close(), s.write.Close())
+	})
+	return err
 }
 
 // tx runs fn in one write transaction (BEGIN IMMEDIATE on the single writer

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,4 +168,14 @@ func TestBrowserModemWorkflow(t *testing.T) {
 		t.Fatalf("filtered list: %q, want one modem", text)
 	}
 	screenshot(ctx, t, "4-filtered")
+
+	// The other pages render in the browser (and, with IP6M_SCREENSHOTS,
+	// are saved for a person to look at).
+	for i, p := range []string{"/", "/networks", "/plans/1", "/cmts", "/customers/1", "/audit"} {
+		do("open "+p, "main h1",
+			chromedp.Navigate(ts.URL+p),
+			chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+		)
+		screenshot(ctx, t, fmt.Sprintf("5-%d%s", i, strings.ReplaceAll(p, "/", "_")))
+	}
 }

@@ -149,10 +149,11 @@ func (c *crud[T]) showForm(s *Server, w http.ResponseWriter, r *http.Request, v 
 		return
 	}
 	id := *c.id(&v)
+	heading := strings.ToUpper(c.singular[:1]) + c.singular[1:]
 	p := s.page(r, "New "+c.singular, c.path)
 	fv := formView{Heading: "New " + c.singular, Action: c.path, Fields: fields, Submit: "Create " + c.singular, Cancel: c.path}
 	if id != 0 {
-		p.Title = c.singular + " " + c.title(v)
+		p.Title = heading + " " + c.title(v)
 		fv.Heading, fv.Submit = p.Title, "Save"
 		fv.Action = c.path + "/" + strconv.FormatInt(id, 10)
 		if c.detail != nil {

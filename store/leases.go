@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Device kinds a lease is for.
+const (
+	KindCM      = "cm"
+	KindMTA     = "mta"
+	KindCPE     = "cpe"
+	KindUnknown = "unknown"
+)
+
+// Lease states.
+const (
+	StateOffered  = "offered"
+	StateActive   = "active"
+	StateReleased = "released"
+	StateExpired  = "expired"
+	StateDeclined = "declined"
+)
+
+// Lease history events.
+const (
+	EventGrant   = "grant"
+	EventRenew   = "renew"
+	EventRelease = "release"
+	EventExpire  = "expire"
+	EventDecline = "decline"
+)
+
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("store closed")
+
+// Lease4 is one IPv4 lease, keyed by its address.
+type Lease4 struct {
+	IP        string
+	MAC       string
+	ClientID  []byte
+	Kind      string
+	State     string
+	NetworkID int64
+	ModemID   int64
+	GiAddr    string
+	RemoteID  []byte
+	CircuitID []byte
+	Hostname  string
+	Starts    time.Time
+	Ends      time.Time
+}
+
+// Lease6 is one IPv6 binding: an IA_NA address or an IA_PD prefix.
+type Lease6 struct {
+	Type        string // "na" or "pd"
+	Address     string
+	PrefixLen   int
+	DUID        []byte
+	IAID        uint32
+	MAC         string
+	Kind        string
+	State       string
+	NetworkID   int64
+	ModemID     int64
+	LinkAddress string
+	RemoteID    []byte
+	Starts      time.Time
+	Ends        time.Time
+}
+
+// LeaseOp is one change to the current leases, recorded in the lease
+// history as Event. Exactly one of V4 and V6 is set. ModemMAC and
+// CustomerID describe the owning modem for the history (who had the
+// address), as they were at the time.
+type LeaseOp struct {
+	Event      string
+	V4         *Lease4
+	V6         *Lease6
+	ModemMAC   string
+	CustomerID int64
+}
+
+// commitReq is one caller's ops waiting for the committer.
+type commitReq struct {
+	ops  []LeaseOp
+	done chan error
+}
+
+// maxCommitBatch bounds one group commit; more waiting callers go in the
+// next transaction.
+const maxCommitBatch = 512
+
+// CommitLeases makes ops durable: it returns once they are committed and
+// synced to disk, so a DHCP server may answer the client. Concurrent callers
+// share transactions (group commit): while one batch is being synced the next
+// one gathers, so durability costs one fsync per batch, not per lease.
+func (s *Store) CommitLeases(ctx context.Context, ops ...LeaseOp) error {
+	for i := range ops {
+		if (ops[i].V4 == nil) == (ops[i].V6 == nil) {
+			return fmt.Errorf("commit leases: op %d needs exactly one of V4 and V6", i)
+		}
+	}
+	req := &commitReq{ops: ops, done: make(chan error, 1)}
+	s.commitMu.RLock()
+	if s.closed {
+		s.commitMu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.commitQ <- req:
+	case <-ctx.Done():
+		s.commitMu.RUnlock()
+		return ctx.Err()
+	}
+	s.commitMu.RUnlock()
+	// Once queued the ops will be committed even if ctx ends, so wait for
+	// the outcome rather than report a failure that did not happen.
+	return <-req.done
+}
+
+// committer is the single goroutine that writes lease changes.
+func (s *Store) committer() {
+	defer close(s.committerDone)
+	for {
+		var first *commitReq
+		select {
+		case first = <-s.commitQ:
+		case <-s.closing:
+			// Commit what is still queued, then stop.
+			for {
+				select {
+				case r := <-s.commitQ:
+					s.commitBatch([]*commitReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*commitReq{first}
+		n := len(first.ops)
+	gather:
+		for n < maxCommitBatch {
+			select {
+			case r := <-s.commitQ:
+				batch = append(batch, r)
+				n += len(r.ops)
+			default:
+				break gather
+			}
+		}
+		s.commitBatch(batch)
+	}
+}
+
+// commitBatch writes a batch in one transaction. If it fails, each request
+// is retried alone so one bad op fails only its own caller.
+func (s *Store) commitBatch(batch []*commitReq) {
+	s.commitStats.batches.Add(1)
+	s.commitStats.ops.Add(int64(len(batch)))
+	err := s.applyLeaseOps(batch)
+	if err == nil || len(batch) == 1 {
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
+	}
+	for _, r := range batch {
+		r.done <- s.applyLeaseOps([]*commitReq{r})
+	}
+}
+
+func (s *Store) applyLeaseOps(batch []*commitReq) error {
+	ctx := context.Background()
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		up4, err := tx.PrepareContext(ctx, `INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
+				network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
+				circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`)
+		if err != nil {
+			return err
+		}
+		defer up4.Close()
+		up6, err := tx.PrepareContext(ctx, `INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
+				state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
+				remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`)
+		if err != nil {
+			return err
+		}
+		defer up6.Close()
+		hist, err := tx.PrepareContext(ctx, `INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
+			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer hist.Close()
+		now := s.unixNow()
+		for _, r := range batch {
+			for _, op := range r.ops {
+				switch op.Event {
+				case EventGrant, EventRenew, EventRelease, EventExpire, EventDecline:
+				default:
+					return fmt.Errorf("commit leases: unknown event %q", op.Event)
+				}
+				if l := op.V4; l != nil {
+					if _, err := up4.ExecContext(ctx, l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
+						l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+						return fmt.Errorf("lease %s: %w", l.IP, err)
+					}
+					if l.State == StateOffered {
+						continue // offers are not history: nobody held the address yet
+					}
+					if _, err := hist.ExecContext(ctx, now, op.Event, 4, "na", l.IP, 32, l.MAC, l.ClientID, nil, l.Kind,
+						nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.GiAddr, l.RemoteID, l.CircuitID, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+						return fmt.Errorf("lease history %s: %w", l.IP, err)
+					}
+					continue
+				}
+				l := op.V6
+				if _, err := up6.ExecContext(ctx, l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
+					nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+					return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
+				}
+				if l.State == StateOffered {
+					continue
+				}
+				if _, err := hist.ExecContext(ctx, now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
+					nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+					return fmt.Errorf("binding history %s/%d: %w", l.Address, l.PrefixLen, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// CommitStats says how well group commit batches: ops per transaction.
+type CommitStats struct {
+	Batches, Requests int64
+}
+
+// CommitStats returns the lease committer's counters.
+func (s *Store) CommitStats() CommitStats {
+	return CommitStats{Batches: s.commitStats.batches.Load(), Requests: s.commitStats.ops.Load()}
+}
+
+// Leases4 returns the v4 leases whose end is after since (every lease a
+// DHCP server must know at start), by address.
+func (s *Store) Leases4(ctx context.Context, since time.Time) ([]Lease4, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends
+		FROM leases4 WHERE ends > ? ORDER BY ip`, since.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("leases: %w", err)
+	}
+	defer rows.Close()
+	var out []Lease4
+	for rows.Next() {
+		var l Lease4
+		var starts, ends int64
+		if err := rows.Scan(&l.IP, &l.MAC, &l.ClientID, &l.Kind, &l.State, nullableID{&l.NetworkID}, nullableID{&l.ModemID},
+			&l.GiAddr, &l.RemoteID, &l.CircuitID, &l.Hostname, &starts, &ends); err != nil {
+			return nil, fmt.Errorf("leases: %w", err)
+		}
+		l.Starts, l.Ends = unixUTC(starts), unixUTC(ends)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Leases6 returns the v6 bindings whose end is after since.
+func (s *Store) Leases6(ctx context.Context, since time.Time) ([]Lease6, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends
+		FROM leases6 WHERE ends > ? ORDER BY type, address`, since.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("bindings: %w", err)
+	}
+	defer rows.Close()
+	var out []Lease6
+	for rows.Next() {
+		var l Lease6
+		var iaid, starts, ends int64
+		if err := rows.Scan(&l.Type, &l.Address, &l.PrefixLen, &l.DUID, &iaid, &l.MAC, &l.Kind, &l.State, nullableID{&l.NetworkID}, nullableID{&l.ModemID},
+			&l.LinkAddress, &l.RemoteID, &starts, &ends); err != nil {
+			return nil, fmt.Errorf("bindings: %w", err)
+		}
+		l.IAID, l.Starts, l.Ends = uint32(iaid), unixUTC(starts), unixUTC(ends)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// HistoryEntry is one row of the lease history.
+type HistoryEntry struct {
+	At         time.Time
+	Event      string
+	Family     int
+	Type       string
+	Address    string
+	PrefixLen  int
+	MAC        string
+	Kind       string
+	ModemMAC   string
+	CustomerID int64
+	Relay      string
+	Starts     time.Time
+	Ends       time.Time
+}
+
+// AddressHistory returns who held address (v4, v6 address or delegated
+// prefix start) over time, newest first.
+func (s *Store) AddressHistory(ctx context.Context, address string, limit int) ([]HistoryEntry, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT at, event, family, type, address, prefix_len, mac, kind, modem_mac, COALESCE(customer_id, 0), relay, starts, ends
+		FROM lease_history WHERE address = ? ORDER BY starts DESC, id DESC LIMIT ?`, address, max(limit, 1))
+	if err != nil {
+		return nil, fmt.Errorf("lease history: %w", err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var at, starts, ends int64
+		if err := rows.Scan(&at, &h.Event, &h.Family, &h.Type, &h.Address, &h.PrefixLen, &h.MAC, &h.Kind, &h.ModemMAC, &h.CustomerID, &h.Relay, &starts, &ends); err != nil {
+			return nil, fmt.Errorf("lease history: %w", err)
+		}
+		h.At, h.Starts, h.Ends = unixUTC(at), unixUTC(starts), unixUTC(ends)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
