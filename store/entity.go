@@ -118,6 +118,9 @@ func (t *table[T]) list(ctx context.Context, q querier, where, order string, arg
 // transaction. On success v carries its new ID and times.
 func (t *table[T]) create(ctx context.Context, s *Store, actor string, v *T) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// A new row has no ID yet; one left over from a copied struct would
+		// make the validators' "other than itself" checks skip that row.
+		t.meta(v).ID = 0
 		if err := t.validate(ctx, tx, v); err != nil {
 			return err
 		}

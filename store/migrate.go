@@ -60,15 +60,11 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
-// migrate applies every step newer than the database's version, each in its
-// own transaction together with its row in schema_migrations. A database
-// newer than this binary is refused rather than touched.
-func (s *Store) migrate(ctx context.Context) error {
-	return s.migrateTo(ctx, -1)
-}
-
-// migrateTo applies steps up to version target (-1: all). Tests use it to
-// build databases as earlier versions left them.
+// migrateTo applies every step newer than the database's version up to
+// version target (-1: all; tests use lower targets to build databases as
+// earlier versions left them), each in its own transaction together with its
+// row in schema_migrations. A database newer than this binary is refused
+// rather than touched.
 func (s *Store) migrateTo(ctx context.Context, target int) error {
 	ms, err := migrations()
 	if err != nil {

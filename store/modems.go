@@ -176,8 +176,10 @@ func (f ModemFilter) where() (string, []any) {
 func searchCond(q string) (string, []any) {
 	if mac, err := NormalizeMAC(q); err == nil {
 		// A whole MAC: the modem itself, or the modem an MTA/CPE hangs off.
-		return `(m.mac = ? OR m.id IN (SELECT modem_id FROM mtas WHERE mac = ?) OR m.id IN (SELECT modem_id FROM cpes WHERE mac = ?))`,
-			[]any{mac, mac, mac}
+		// Twelve digits may also be a serial or an account number.
+		return `(m.mac = ? OR m.id IN (SELECT modem_id FROM mtas WHERE mac = ?) OR m.id IN (SELECT modem_id FROM cpes WHERE mac = ?)
+			OR m.serial = ? OR m.customer_id IN (SELECT id FROM customers WHERE account = ?))`,
+			[]any{mac, mac, mac, q, q}
 	}
 	if a, err := netip.ParseAddr(q); err == nil {
 		ip := a.Unmap().String()

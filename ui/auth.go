@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"ip6m/store"
 )
@@ -127,12 +128,21 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PostFormValue("name")
 	next := safeNext(r.PostFormValue("next"))
+	key := remoteKey(r)
+	if blocked, until := s.logins.blocked(key, time.Now()); blocked {
+		s.log.Warn("login throttled", "user", name, "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusTooManyRequests)
+		s.render(w, r, loginPage(loginView{CSRF: c.Value, Next: next, Name: name, Version: s.cfg.Version,
+			Error: "Too many failed logins from your address; try again after " + until.Format("15:04") + "."}))
+		return
+	}
 	u, err := s.st.Authenticate(r.Context(), name, r.PostFormValue("password"))
 	if err != nil {
 		if !errors.Is(err, store.ErrBadLogin) {
 			s.serverError(w, r, err)
 			return
 		}
+		s.logins.fail(key, time.Now())
 		s.log.Info("login refused", "user", name, "remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusUnauthorized)
 		s.render(w, r, loginPage(loginView{CSRF: c.Value, Next: next, Name: name, Error: "Wrong user name or password.", Version: s.cfg.Version}))
@@ -143,6 +153,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.logins.success(key)
 	s.log.Info("login", "user", u.Name, "remote", r.RemoteAddr)
 	s.setCookie(w, loginCSRFCookie, "", -1)
 	s.setCookie(w, sessionCookie, tok, int(s.cfg.SessionTTL.Seconds()))

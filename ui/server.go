@@ -47,6 +47,7 @@ type Server struct {
 	mux    *http.ServeMux
 	routes []Route
 	ln     net.Listener
+	logins *loginThrottle
 }
 
 // Route is one registered route and the least role it needs.
@@ -66,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
-	s := &Server{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("component", "ui"), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, st: cfg.Store, log: cfg.Logger.With("component", "ui"), mux: http.NewServeMux(), logins: newLoginThrottle()}
 	s.registerRoutes()
 	return s, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -296,5 +297,23 @@ func TestPagesRender(t *testing.T) {
 	}
 	if code, _, _ := c.get("/modems/999999"); code != http.StatusNotFound {
 		t.Errorf("missing modem: %d, want 404", code)
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	_, ts, _ := newTestServer(t, 0)
+	c := newClient(t, ts)
+	c.get("/login")
+	try := func(pw string) int {
+		code, _, _ := c.post("/login", url.Values{"csrf": {c.csrf}, "name": {"admin"}, "password": {pw}}, ts.URL)
+		return code
+	}
+	for i := 0; i < 10; i++ {
+		if code := try("guess-" + strconv.Itoa(i)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, code)
+		}
+	}
+	if code := try(testUsers["admin"]); code != http.StatusTooManyRequests {
+		t.Fatalf("after 10 failures even the right password: %d, want 429", code)
 	}
 }
