@@ -182,22 +182,25 @@ func searchCond(q string) (string, []any) {
 			[]any{mac, mac, mac, q, q}
 	}
 	if a, err := netip.ParseAddr(q); err == nil {
+		// Every way a device holds an address, each an indexed lookup; the
+		// union is materialised once and joined by rowid.
 		ip := a.Unmap().String()
-		cond := `(m.fixed_ipv4 = ? OR m.ipv6 = ?
-			OR m.id IN (SELECT modem_id FROM leases4 WHERE ip = ? AND modem_id IS NOT NULL)
-			OR m.id IN (SELECT modem_id FROM leases6 WHERE address = ? AND modem_id IS NOT NULL)
-			OR m.id IN (SELECT modem_id FROM mtas WHERE fixed_ipv4 = ?)
-			OR m.id IN (SELECT modem_id FROM cpes WHERE fixed_ipv4 = ?)`
+		ids := `SELECT id FROM modems WHERE fixed_ipv4 = ?
+			UNION SELECT id FROM modems WHERE ipv6 = ?
+			UNION SELECT modem_id FROM leases4 WHERE ip = ? AND modem_id IS NOT NULL
+			UNION SELECT modem_id FROM leases6 WHERE address = ? AND modem_id IS NOT NULL
+			UNION SELECT modem_id FROM mtas WHERE fixed_ipv4 = ?
+			UNION SELECT modem_id FROM cpes WHERE fixed_ipv4 = ?`
 		args := []any{ip, ip, ip, ip, ip, ip}
 		if a.Is6() && !a.Is4In6() {
 			// A derived CM address carries the MAC in its low 48 bits.
 			b := a.As16()
 			var mb [6]byte
 			copy(mb[:], b[10:])
-			cond += ` OR (m.ipv6 = '' AND m.mac = ?)`
+			ids += ` UNION SELECT id FROM modems WHERE mac = ? AND ipv6 = ''`
 			args = append(args, formatMAC(mb))
 		}
-		return cond + ")", args
+		return "m.id IN (" + ids + ")", args
 	}
 	like := "%" + escapeLike(q) + "%"
 	cond := `(m.serial LIKE ? ESCAPE '\' OR c.name LIKE ? ESCAPE '\' OR c.account LIKE ? ESCAPE '\' OR m.notes LIKE ? ESCAPE '\'`

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -45,7 +46,10 @@ type Store struct {
 	closeOnce     sync.Once
 	commitMu      sync.RWMutex // held for reading while queueing; Close takes it to stop new requests
 	closed        bool
-	commitStats   struct{ batches, ops atomic.Int64 }
+
+	pwCost      int
+	dummyHash   func() []byte // a hash to compare against for unknown users
+	commitStats struct{ batches, ops atomic.Int64 }
 }
 
 // Options tune Open. The zero value is what `ip6m serve` uses.
@@ -53,6 +57,9 @@ type Options struct {
 	// Now is the clock used for created/updated times and the audit log;
 	// nil means time.Now.
 	Now func() time.Time
+	// PasswordCost is bcrypt's work factor for new password hashes; 0 means
+	// the default (see defaultPasswordCost).
+	PasswordCost int
 }
 
 // pragmas are applied to every connection. synchronous=FULL makes each
@@ -106,6 +113,14 @@ func openFile(ctx context.Context, path string, opts Options, target int) (*Stor
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.pwCost = opts.PasswordCost
+	if s.pwCost == 0 {
+		s.pwCost = defaultPasswordCost()
+	}
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("ip6m-timing-equaliser"), s.pwCost)
+		return h
+	})
 	go s.committer()
 	if err := s.migrateTo(ctx, target); err != nil {
 		s.Close()
@@ -138,6 +153,13 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// A panic in fn must not leave the single writer mid-transaction.
+	defer func() {
+		if v := recover(); v != nil {
+			tx.Rollback()
+			panic(v)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
@@ -155,6 +177,11 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("backup: %s already exists", path)
 	}
+	// Write a temporary file beside the target, sync it, then rename, so a
+	// crash never leaves a partial file under the backup's name.
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	os.Remove(tmp)
+	defer os.Remove(tmp)
 	// The read pool is query_only, which SQLite applies to VACUUM INTO's
 	// output too; lift it on one connection for the copy and put it back
 	// (or drop that connection) so the pool stays read-only.
@@ -171,10 +198,32 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
+	if err := syncFile(tmp); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil { // fails if path appeared meanwhile
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (s *Store) unixNow() int64 { return s.now().Unix() }

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
+	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -33,8 +33,19 @@ var ErrBadLogin = errors.New("wrong user name or password")
 // MinPasswordLen is the shortest password accepted.
 const MinPasswordLen = 10
 
-// bcryptCost is bcrypt's work factor: about 50 ms per login on the target box.
+// bcryptCost is bcrypt's work factor: about 50–100 ms per login on the
+// target box.
 const bcryptCost = 11
+
+// defaultPasswordCost is bcryptCost, except inside `go test` binaries, where
+// bcrypt.MinCost keeps tests (above all under the race detector, which makes
+// bcrypt ~30× slower) fast. A production binary is never a test binary.
+func defaultPasswordCost() int {
+	if testing.Testing() {
+		return bcrypt.MinCost
+	}
+	return bcryptCost
+}
 
 // User is a person who logs in to the UI.
 type User struct {
@@ -76,7 +87,7 @@ func (s *Store) CreateUser(ctx context.Context, actor string, u *User) error {
 	if err := validateUser(u, true).err(); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), bcryptCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), s.pwCost)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
@@ -106,7 +117,7 @@ func (s *Store) UpdateUser(ctx context.Context, actor string, u *User) error {
 	var hash []byte
 	if u.Password != "" {
 		var err error
-		if hash, err = bcrypt.GenerateFromPassword([]byte(u.Password), bcryptCost); err != nil {
+		if hash, err = bcrypt.GenerateFromPassword([]byte(u.Password), s.pwCost); err != nil {
 			return fmt.Errorf("hash password: %w", err)
 		}
 	}
@@ -243,14 +254,6 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return s.count(ctx, "users", "")
 }
 
-// dummyHash keeps a failed login for an unknown user as slow as one for a
-// known user, so timing does not reveal which user names exist.
-// It is made on first use, so that CLI commands do not pay for it.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("ip6m-timing-equaliser"), bcryptCost)
-	return h
-})
-
 // Authenticate checks a name and password and returns the user.
 func (s *Store) Authenticate(ctx context.Context, name, password string) (User, error) {
 	var hash string
@@ -259,7 +262,7 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (User, 
 	err := s.read.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, strings.TrimSpace(name)).
 		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &last, &created, &updated, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return User{}, ErrBadLogin
 	}
 	if err != nil {

@@ -54,8 +54,8 @@ func TestCreateUserValidation(t *testing.T) {
 	if err := s.read.QueryRow(`SELECT password_hash FROM users WHERE id = ?`, admin.ID).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
-	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcryptCost {
-		t.Errorf("stored hash cost %d, %v; want bcrypt at %d", cost, err, bcryptCost)
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != s.pwCost {
+		t.Errorf("stored hash cost %d, %v; want bcrypt at %d", cost, err, s.pwCost)
 	}
 	if admin.Password != "" {
 		t.Error("CreateUser left the password in the struct")
@@ -469,5 +469,25 @@ func TestRoleAtLeast(t *testing.T) {
 				t.Errorf("RoleAtLeast(%q, %q) = %v", tc.role, tc.need, got)
 			}
 		})
+	}
+}
+
+// TestPasswordCost: production hashes use bcryptCost; test binaries default
+// to bcrypt.MinCost (defaultPasswordCost) unless asked otherwise.
+func TestPasswordCost(t *testing.T) {
+	if got := defaultPasswordCost(); got != bcrypt.MinCost {
+		t.Fatalf("default cost under go test = %d, want %d", got, bcrypt.MinCost)
+	}
+	s := newTestStore(t, Options{PasswordCost: bcryptCost})
+	u := User{Name: "prod", Role: RoleAdmin, Password: testPassword}
+	if err := s.CreateUser(context.Background(), "test", &u); err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	if err := s.read.QueryRow(`SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcryptCost {
+		t.Fatalf("hash cost %d (%v), want %d", cost, err, bcryptCost)
 	}
 }
