@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"ip6m/docsiscfg"
 	"ip6m/store"
 	"ip6m/timesrv"
 )
@@ -295,4 +296,45 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.String()
+}
+
+// TestDemoPlansCompile: every demo plan's CM and MTA template compiles
+// for every demo modem's variables, byte-checked by the MIC verifier.
+func TestDemoPlansCompile(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.FillDemo(ctx, store.DemoOptions{Modems: 30}); err != nil {
+		t.Fatal(err)
+	}
+	plans, err := st.ListPlans(ctx)
+	if err != nil || len(plans) != 3 {
+		t.Fatalf("plans: %d, %v", len(plans), err)
+	}
+	modems, _, err := st.ListModems(ctx, store.ModemFilter{}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]store.Plan{}
+	for _, p := range plans {
+		byID[p.ID] = p
+	}
+	key := []byte("demo-secret-1")
+	for _, m := range modems {
+		p := byID[m.PlanID]
+		vars := docsiscfg.Vars{MAC: m.MAC, Customer: m.CustomerAccount, MaxCPE: int(p.MaxCPE)}
+		bin, err := docsiscfg.Compile(p.Name, p.Config, vars, key)
+		if err != nil {
+			t.Fatalf("plan %s for %s: %v", p.Name, m.MAC, err)
+		}
+		if check, err := docsiscfg.VerifyMICs(bin, key); err != nil || !check.OK() {
+			t.Fatalf("plan %s for %s: MICs %+v, %v", p.Name, m.MAC, check, err)
+		}
+		if _, err := docsiscfg.Compile(p.Name+" MTA", p.MTAConfig, vars, nil); err != nil {
+			t.Fatalf("plan %s MTA config: %v", p.Name, err)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ip6m/docsiscfg"
 	"ip6m/store"
 )
 
@@ -309,11 +310,30 @@ func (s *Server) plansCRUD() registrar {
 			p.Name, p.Description = formValue(r, "name"), formValue(r, "description")
 			formInt(r, "max_cpe", &p.MaxCPE, errs)
 			p.Config, p.MTAConfig = normalizeNewlines(r.PostFormValue("config")), normalizeNewlines(r.PostFormValue("mta_config"))
+			checkPlanTemplates(p, errs)
 			return errs
 		},
 		create: s.st.CreatePlan, update: s.st.UpdatePlan, remove: s.st.DeletePlan,
 		id:    func(p *store.Plan) *int64 { return &p.ID },
 		title: func(p store.Plan) string { return p.Name },
+	}
+}
+
+// checkPlanTemplates compiles a plan's templates for a sample modem, so a
+// syntax error is reported at its line when the plan is saved, not when a
+// modem asks for its config.
+func checkPlanTemplates(p *store.Plan, errs map[string]string) {
+	vars := docsiscfg.Vars{MAC: "44:32:c8:21:09:e7", Customer: "C100001", MaxCPE: int(max(p.MaxCPE, 1))}
+	key := []byte("ip6m-plan-check")
+	if strings.TrimSpace(p.Config) != "" {
+		if _, err := docsiscfg.Compile(p.Name, p.Config, vars, key); err != nil {
+			errs["config"] = err.Error()
+		}
+	}
+	if strings.TrimSpace(p.MTAConfig) != "" {
+		if _, err := docsiscfg.Compile(p.Name+" (MTA)", p.MTAConfig, vars, nil); err != nil {
+			errs["mta_config"] = err.Error()
+		}
 	}
 }
 

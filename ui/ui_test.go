@@ -317,3 +317,18 @@ func TestLoginThrottle(t *testing.T) {
 		t.Fatalf("after 10 failures even the right password: %d, want 429", code)
 	}
 }
+
+func TestPlanTemplateChecked(t *testing.T) {
+	_, ts, _ := newTestServer(t, 3)
+	c := newClient(t, ts)
+	c.login(store.RoleOperator)
+	bad := "Main\n{\n\tNetworkAccess 1;\n\tMaxCPE {{.MaxCPE}};\n\tMaxRateDown 5;\n}\n"
+	code, body, _ := c.post("/plans", url.Values{"csrf": {c.csrf}, "name": {"Broken"}, "max_cpe": {"2"}, "config": {bad}}, ts.URL)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "line 5") {
+		t.Fatalf("plan with an unknown keyword on line 5: %d, want 422 naming line 5", code)
+	}
+	good := "Main\n{\n\tNetworkAccess 1;\n\tMaxCPE {{.MaxCPE}};\n}\n"
+	if code, _, _ := c.post("/plans", url.Values{"csrf": {c.csrf}, "name": {"Tiny"}, "max_cpe": {"2"}, "config": {good}}, ts.URL); code != http.StatusSeeOther {
+		t.Fatalf("good plan: %d, want 303", code)
+	}
+}
