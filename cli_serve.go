@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"ip6m/dhcp"
 	"ip6m/store"
 	"ip6m/timesrv"
 	"ip6m/ui"
@@ -27,6 +28,7 @@ type serveConfig struct {
 	tftp       string
 	time       string
 	dns        string
+	relayPort  int
 	demo       bool
 	demoModems int
 	logLevel   string
@@ -43,6 +45,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.tftp, "tftp", ":69", "TFTP listen address (empty: off)")
 	fs.StringVar(&c.time, "time", ":37", "RFC 868 time listen address, UDP and TCP (empty: off)")
 	fs.StringVar(&c.dns, "dns", ":53", "DNS relay listen address (empty: off)")
+	fs.IntVar(&c.relayPort, "dhcp-relay-port", 67, "UDP port of the relays (CMTSes) DHCPv4 replies go to; change only to load-test on one machine")
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
 	fs.IntVar(&c.demoModems, "demo-modems", store.DefaultDemoModems, "size of the demo network, with --demo")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -141,6 +144,14 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			services = append(services, service{"web UI", web.Run})
 		}
 	}
+	if cfg.dhcp4 != "" {
+		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
+		if err != nil {
+			log.Error(bindAdvice("DHCPv4", cfg.dhcp4, err))
+		} else {
+			services = append(services, service{"DHCPv4", d4.Run})
+		}
+	}
 	if cfg.time != "" {
 		ts, err := timesrv.New(timesrv.Config{Addr: cfg.time, Logger: log})
 		if err != nil {
@@ -150,7 +161,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	for _, s := range []struct{ name, addr, issue string }{
-		{"DHCPv4", cfg.dhcp4, "#4"}, {"DHCPv6", cfg.dhcp6, "#5"}, {"TFTP", cfg.tftp, "#6"}, {"DNS relay", cfg.dns, "#8"},
+		{"DHCPv6", cfg.dhcp6, "#5"}, {"TFTP", cfg.tftp, "#6"}, {"DNS relay", cfg.dns, "#8"},
 	} {
 		if s.addr != "" {
 			log.Warn("service not in this build yet: its flag is accepted and ignored", "service", s.name, "addr", s.addr, "issue", s.issue)

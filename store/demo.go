@@ -86,7 +86,7 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 	}
 	var res DemoResult
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x1b6d))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		var existing int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM modems) + (SELECT COUNT(*) FROM cmts)`).Scan(&existing); err != nil {
 			return err

@@ -117,7 +117,7 @@ func (t *table[T]) list(ctx context.Context, q querier, where, order string, arg
 // create validates v, inserts it and writes the audit row, in one
 // transaction. On success v carries its new ID and times.
 func (t *table[T]) create(ctx context.Context, s *Store, actor string, v *T) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		// A new row has no ID yet; one left over from a copied struct would
 		// make the validators' "other than itself" checks skip that row.
 		t.meta(v).ID = 0
@@ -144,7 +144,7 @@ func (t *table[T]) create(ctx context.Context, s *Store, actor string, v *T) err
 
 // update validates v and replaces the row with v.ID.
 func (t *table[T]) update(ctx context.Context, s *Store, actor string, v *T) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		m := t.meta(v)
 		before, err := t.get(ctx, tx, m.ID)
 		if err != nil {
@@ -171,7 +171,7 @@ func (t *table[T]) update(ctx context.Context, s *Store, actor string, v *T) err
 
 // remove deletes the row with id, auditing what it held.
 func (t *table[T]) remove(ctx context.Context, s *Store, actor string, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		before, err := t.get(ctx, tx, id)
 		if err != nil {
 			return err

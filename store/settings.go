@@ -23,7 +23,7 @@ func (s *Store) Setting(ctx context.Context, key, def string) (string, error) {
 
 // SetSetting stores value under key, audited.
 func (s *Store) SetSetting(ctx context.Context, actor, key, value string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		var before string
 		err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&before)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

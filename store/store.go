@@ -47,6 +47,8 @@ type Store struct {
 	commitMu      sync.RWMutex // held for reading while queueing; Close takes it to stop new requests
 	closed        bool
 
+	version atomic.Int64 // bumped after every committed inventory change
+
 	pwCost      int
 	dummyHash   func() []byte // a hash to compare against for unknown users
 	commitStats struct{ batches, ops atomic.Int64 }
@@ -169,6 +171,21 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+// inventoryTx is tx for changes to the inventory or settings: after a
+// successful commit it bumps the inventory version, which services that keep
+// a copy of the inventory (DHCP) watch.
+func (s *Store) inventoryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.tx(ctx, fn); err != nil {
+		return err
+	}
+	s.version.Add(1)
+	return nil
+}
+
+// InventoryVersion changes whenever the inventory or a setting changes
+// (through this Store), so a cached copy can tell it is stale.
+func (s *Store) InventoryVersion() int64 { return s.version.Load() }
 
 // Backup writes a consistent copy of the database to path (which must not
 // exist) while the server keeps running: SQLite's VACUUM INTO reads one

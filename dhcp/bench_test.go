@@ -1,0 +1,63 @@
+package dhcp
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"ip6m/store"
+)
+
+// BenchmarkDORA measures whole relayed exchanges (DISCOVER → OFFER,
+// REQUEST → ACK with the lease committed durably) for the 10,000 modems of
+// the demo network, many at once as in a reboot storm. It reports the
+// server-side cost only: no sockets.
+func BenchmarkDORA(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.FillDemo(ctx, store.DemoOptions{Modems: 10000}); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(ctx, Config{Addr: "127.0.0.1:0", Inventory: st, Leases: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.raw.Close()
+	modems, _, err := st.ListModems(ctx, store.ModemFilter{Enabled: new(true)}, store.Page{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gi := netip.MustParseAddr("10.10.0.1")
+	var next atomic.Int64
+	b.SetParallelism(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m := modems[int(next.Add(1))%len(modems)]
+			mac, _ := store.MACBytes(m.MAC)
+			d, _ := dhcpv4.NewDiscovery(net.HardwareAddr(mac[:]), dhcpv4.WithRelay(gi.AsSlice()), dhcpv4.WithOption(rai("cable1/0/0:1", mac)))
+			offer, err := srv.handle4(ctx, inbound4{msg: d})
+			if err != nil {
+				b.Fatalf("DISCOVER from %s: %v", m.MAC, err)
+			}
+			req, _ := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(gi.AsSlice()), dhcpv4.WithOptionCopied(d, dhcpv4.OptionRelayAgentInformation))
+			ack, err := srv.handle4(ctx, inbound4{msg: req})
+			if err != nil || ack.MessageType() != dhcpv4.MessageTypeAck {
+				b.Fatalf("REQUEST from %s: %v %v", m.MAC, ack, err)
+			}
+		}
+	})
+	b.StopTimer()
+	cs := st.CommitStats()
+	b.ReportMetric(float64(cs.Requests)/float64(max(cs.Batches, 1)), "leases/txn")
+}

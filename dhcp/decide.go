@@ -1,0 +1,174 @@
+package dhcp
+
+import (
+	"net/netip"
+	"strings"
+
+	"ip6m/store"
+)
+
+// Request4 is what classification looks at in a v4 request.
+type Request4 struct {
+	MAC         [6]byte
+	GiAddr      netip.Addr // zero for a direct client
+	Local       netip.Addr // the server's address on the client's link (direct clients)
+	RemoteID    []byte     // option 82.2 (the modem's MAC for CPE/MTA traffic)
+	VendorClass string     // option 60
+}
+
+// Decision is what a device gets: its kind, the modem it belongs to, the
+// network (pool) it is served from, a reserved address, its config file.
+// Refuse, when set, says why it gets nothing.
+type Decision struct {
+	Kind    string // store.KindCM, KindMTA, KindCPE or KindUnknown
+	Modem   *modemInfo
+	Network *network4
+	Fixed   netip.Addr
+	File    string
+	Walled  bool // unknown or disabled modem on a walled-garden network
+	MaxCPE  int  // for CPEs: the plan's limit (checked at allocation)
+	Refuse  string
+}
+
+// decide classifies a request, as the seed's dhcpd classes do: a known
+// modem by its MAC; an MTA by its MAC (or an unknown pktc device behind a
+// known modem); a CPE when the relay's remote-id names a known modem and the
+// client is neither that modem nor its MTA; everything else as unknown.
+func (sn *snapshot) decide(r Request4) Decision {
+	relayNet := sn.networkFor(r.GiAddr)
+	if !r.GiAddr.IsValid() {
+		relayNet = sn.networkFor(r.Local)
+	}
+	if relayNet == nil {
+		return Decision{Kind: store.KindUnknown, Refuse: "no network contains the relay address " + addrText(r.GiAddr, r.Local)}
+	}
+	cmtsID := relayNet.cmtsID
+
+	if m, ok := sn.modems[r.MAC]; ok {
+		d := Decision{Kind: store.KindCM, Modem: m}
+		d.Network = sn.networkOf(pick(m.cmtsID, cmtsID), store.PurposeCM, r.GiAddr)
+		if d.Network == nil {
+			d.Refuse = "its CMTS has no cable modem network"
+			return d
+		}
+		if !m.enabled {
+			if !d.Network.walled {
+				d.Refuse = "the modem is disabled"
+				return d
+			}
+			d.Walled, d.File = true, sn.walledFile
+			return d
+		}
+		d.Fixed, d.File = m.fixed, configName(sn.cmFile, m.mac)
+		return d
+	}
+	remote, remoteOK := macFromRemoteID(r.RemoteID)
+	owner := sn.modems[remote]
+	if !remoteOK {
+		owner = nil
+	}
+	if dev, ok := sn.mtas[r.MAC]; ok || (owner != nil && strings.HasPrefix(strings.ToLower(r.VendorClass), "pktc")) {
+		d := Decision{Kind: store.KindMTA}
+		if ok {
+			d.Modem, d.Fixed = sn.modemsID[dev.modemID], dev.fixed
+		} else {
+			d.Modem = owner
+		}
+		if d.Modem == nil {
+			d.Refuse = "the MTA's modem is not in the inventory"
+			return d
+		}
+		if !d.Modem.enabled {
+			d.Refuse = "the MTA's modem " + d.Modem.macText + " is disabled"
+			return d
+		}
+		d.Network = sn.networkOf(pick(d.Modem.cmtsID, cmtsID), store.PurposeMTA, r.GiAddr)
+		if d.Network == nil {
+			d.Refuse = "the CMTS has no MTA network"
+			return d
+		}
+		d.File = configName(sn.mtaFile, r.MAC)
+		return d
+	}
+	if owner != nil {
+		d := Decision{Kind: store.KindCPE, Modem: owner}
+		if !owner.enabled {
+			d.Refuse = "its modem " + owner.macText + " is disabled"
+			return d
+		}
+		if dev, ok := sn.cpes[r.MAC]; ok && dev.modemID == owner.id {
+			d.Fixed = dev.fixed
+		}
+		d.Network = sn.networkOf(pick(owner.cmtsID, cmtsID), store.PurposeCPE, r.GiAddr)
+		if d.Network == nil {
+			d.Refuse = "the CMTS has no CPE network"
+			return d
+		}
+		d.MaxCPE = sn.plans[owner.planID].maxCPE
+		return d
+	}
+	if remoteOK && remote != r.MAC {
+		return Decision{Kind: store.KindCPE, Refuse: "behind modem " + macText(remote) + ", which is not in the inventory"}
+	}
+	// An unknown device: a cable modem if it says so (or if the CMTS
+	// relays it as a modem), else nothing is known of it.
+	if strings.HasPrefix(strings.ToLower(r.VendorClass), "docsis") || (remoteOK && remote == r.MAC) || relayNet.purpose == store.PurposeCM {
+		d := Decision{Kind: store.KindUnknown, Network: sn.networkOf(cmtsID, store.PurposeCM, r.GiAddr)}
+		if d.Network == nil || !d.Network.walled {
+			d.Network = nil
+			d.Refuse = "unknown modem " + macText(r.MAC)
+			return d
+		}
+		d.Walled, d.File = true, sn.walledFile
+		return d
+	}
+	if relayNet.serverLocal && len(relayNet.ranges) > 0 && !r.GiAddr.IsValid() {
+		return Decision{Kind: store.KindUnknown, Network: relayNet}
+	}
+	return Decision{Kind: store.KindUnknown, Refuse: "unknown device " + macText(r.MAC)}
+}
+
+// pick prefers the inventory's CMTS and falls back to the relay's.
+func pick(inventory, relay int64) int64 {
+	if inventory != 0 {
+		return inventory
+	}
+	return relay
+}
+
+// macFromRemoteID reads a MAC from option 82's remote-id: DOCSIS CMTSes put
+// the modem's 6-byte MAC there (some add a type/length prefix).
+func macFromRemoteID(b []byte) ([6]byte, bool) {
+	var m [6]byte
+	switch {
+	case len(b) == 6:
+		copy(m[:], b)
+	case len(b) == 8 && b[0] == 0 && b[1] == 6: // type 0, length 6
+		copy(m[:], b[2:])
+	default:
+		return m, false
+	}
+	return m, true
+}
+
+func macText(m [6]byte) string {
+	const hexdig = "0123456789abcdef"
+	out := make([]byte, 0, 17)
+	for i, b := range m {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, hexdig[b>>4], hexdig[b&0xf])
+	}
+	return string(out)
+}
+
+func addrText(a, b netip.Addr) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	if b.IsValid() {
+		return b.String() + " (direct)"
+	}
+	return "(none)"
+}

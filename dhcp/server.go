@@ -1,0 +1,347 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"golang.org/x/net/ipv4"
+
+	"ip6m/store"
+)
+
+// Config is what New needs.
+type Config struct {
+	// Addr is the DHCPv4 listen address, e.g. ":67".
+	Addr      string
+	Inventory Inventory
+	Leases    LeaseStore
+	Logger    *slog.Logger
+	// Now is the clock for lease times; nil means time.Now.
+	Now func() time.Time
+	// RelayPort is where replies to relays go (giaddr:RelayPort); 0 means
+	// 67. Tests and load runs on loopback use a high port.
+	RelayPort int
+	// ClientPort is where replies to direct clients go; 0 means 68.
+	ClientPort int
+	// InFlight bounds the requests handled at once (they wait for their
+	// lease commits, which batch together); 0 means 2048.
+	InFlight int
+	// Refresh is how often the inventory version is checked; 0 means 1 s.
+	Refresh time.Duration
+}
+
+// Server is the DHCPv4 server.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	conn       *ipv4.PacketConn
+	raw        net.PacketConn
+	snap       atomic.Pointer[snapshot]
+	leases     *leases
+	fallbackID netip.Addr
+	stats      counters
+}
+
+type counters struct {
+	received, replied, leasesCommitted, refused, naks atomic.Int64
+	mu                                                sync.Mutex
+	drops                                             map[string]int64
+}
+
+// Stats are the server's counters.
+type Stats struct {
+	Received, Replied, LeasesCommitted, Refused, NAKs int64
+	Drops                                             map[string]int64
+}
+
+// New checks cfg, loads the inventory and the leases, and binds the socket.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Inventory == nil || cfg.Leases == nil {
+		return nil, errors.New("dhcp: no inventory or lease store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RelayPort == 0 {
+		cfg.RelayPort = 67
+	}
+	if cfg.ClientPort == 0 {
+		cfg.ClientPort = 68
+	}
+	if cfg.InFlight == 0 {
+		cfg.InFlight = 2048
+	}
+	if cfg.Refresh == 0 {
+		cfg.Refresh = time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dhcp4"), now: cfg.Now, leases: newLeases()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.stats.drops = map[string]int64{}
+	sn, err := loadSnapshot(ctx, cfg.Inventory)
+	if err != nil {
+		return nil, fmt.Errorf("dhcp: %w", err)
+	}
+	s.snap.Store(sn)
+	list, err := cfg.Leases.Leases4(ctx, s.now().Add(-declineQuarantine))
+	if err != nil {
+		return nil, fmt.Errorf("dhcp: %w", err)
+	}
+	s.leases.load(list, s.now())
+
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1)
+			if serr == nil {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(ctx, "udp4", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dhcp listen %s: %w", cfg.Addr, err)
+	}
+	s.raw = pc
+	s.conn = ipv4.NewPacketConn(pc)
+	if err := s.conn.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("dhcp listen %s: %w", cfg.Addr, err)
+	}
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		s.fallbackID, _ = netip.AddrFromSlice(a.IP.To4())
+	}
+	s.log.Info("DHCPv4 ready", "addr", pc.LocalAddr().String(), "leases", len(list), "modems", len(sn.modems), "networks", len(sn.nets))
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.raw.LocalAddr() }
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.stats.mu.Lock()
+	drops := make(map[string]int64, len(s.stats.drops))
+	for k, v := range s.stats.drops {
+		drops[k] = v
+	}
+	s.stats.mu.Unlock()
+	return Stats{Received: s.stats.received.Load(), Replied: s.stats.replied.Load(), LeasesCommitted: s.stats.leasesCommitted.Load(),
+		Refused: s.stats.refused.Load(), NAKs: s.stats.naks.Load(), Drops: drops}
+}
+
+func (s *Server) countDrop(reason string) {
+	s.stats.mu.Lock()
+	if len(s.stats.drops) < 256 {
+		s.stats.drops[reason]++
+	} else {
+		s.stats.drops["other"]++
+	}
+	s.stats.mu.Unlock()
+}
+
+// Run serves until ctx is done, then closes the socket and waits for the
+// requests in flight.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.maintain(ctx) }()
+	go func() { defer wg.Done(); <-ctx.Done(); s.raw.Close() }()
+	sem := make(chan struct{}, s.cfg.InFlight)
+	buf := make([]byte, 4096)
+	for {
+		n, cm, src, err := s.conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, net.ErrClosed) {
+				break
+			}
+			s.log.Warn("read", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.stats.received.Add(1)
+		msg, err := dhcpv4.FromBytes(buf[:n])
+		if err != nil {
+			s.countDrop("malformed")
+			s.log.Debug("malformed packet", "src", src, "err", err)
+			continue
+		}
+		var local netip.Addr
+		if cm != nil && cm.Dst != nil {
+			local, _ = netip.AddrFromSlice(cm.Dst.To4())
+			if local.IsMulticast() || local == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+				local = s.interfaceAddr(cm.IfIndex)
+			}
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s.serve(ctx, inbound4{msg: msg, local: local}, src)
+		}()
+	}
+	wg.Wait()
+	s.log.Info("DHCPv4 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
+	return nil
+}
+
+// serve handles one request and sends the reply where RFC 2131 4.1 says.
+func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.countDrop("panic")
+			s.log.Error("panic handling a request", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	resp, err := s.handle4(ctx, in)
+	if err != nil {
+		var d errDrop
+		if errors.As(err, &d) {
+			s.countDrop(dropKind(d.reason))
+			s.log.Debug("no reply", "mac", net.HardwareAddr(in.msg.ClientHWAddr).String(), "why", d.reason)
+			return
+		}
+		s.countDrop("error")
+		s.log.Error("request failed", "mac", net.HardwareAddr(in.msg.ClientHWAddr).String(), "err", err)
+		return
+	}
+	dst := s.destination(in.msg, resp)
+	if _, err := s.raw.WriteTo(resp.ToBytes(), dst); err != nil {
+		s.countDrop("send")
+		s.log.Warn("send reply", "to", dst, "err", err)
+		return
+	}
+	s.stats.replied.Add(1)
+}
+
+// destination is where a reply goes: to the relay, to the client's
+// address when it has one, else broadcast on the link.
+func (s *Server) destination(req, resp *dhcpv4.DHCPv4) net.Addr {
+	if gi := ip4(req.GatewayIPAddr); gi.IsValid() {
+		return &net.UDPAddr{IP: gi.AsSlice(), Port: s.cfg.RelayPort}
+	}
+	if ci := ip4(req.ClientIPAddr); ci.IsValid() && resp.MessageType() != dhcpv4.MessageTypeNak {
+		return &net.UDPAddr{IP: ci.AsSlice(), Port: s.cfg.ClientPort}
+	}
+	// Without raw sockets a server cannot unicast to an address the client
+	// does not have yet, so it broadcasts (RFC 2131 4.1 allows it).
+	return &net.UDPAddr{IP: net.IPv4bcast, Port: s.cfg.ClientPort}
+}
+
+func (s *Server) interfaceAddr(ifindex int) netip.Addr {
+	ifi, err := net.InterfaceByIndex(ifindex)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && ip.Is4() {
+				return ip
+			}
+		}
+	}
+	return netip.Addr{}
+}
+
+// maintain reloads the inventory when it changes and expires leases.
+func (s *Server) maintain(ctx context.Context) {
+	refresh := time.NewTicker(s.cfg.Refresh)
+	defer refresh.Stop()
+	sweep := time.NewTicker(10 * time.Second)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-refresh.C:
+			if err := s.Reload(ctx); err != nil {
+				s.log.Error("reload inventory", "err", err)
+			}
+		case <-sweep.C:
+			s.Sweep(ctx)
+		}
+	}
+}
+
+// Reload rebuilds the inventory snapshot if the store changed.
+func (s *Server) Reload(ctx context.Context) error {
+	if s.cfg.Inventory.InventoryVersion() == s.snap.Load().version {
+		return nil
+	}
+	sn, err := loadSnapshot(ctx, s.cfg.Inventory)
+	if err != nil {
+		return err
+	}
+	s.snap.Store(sn)
+	s.log.Debug("inventory reloaded", "version", sn.version, "modems", len(sn.modems))
+	return nil
+}
+
+// Sweep expires the leases whose time is up and records it in the history.
+func (s *Server) Sweep(ctx context.Context) {
+	expired := s.leases.sweep(s.now())
+	if len(expired) == 0 {
+		return
+	}
+	sn := s.snap.Load()
+	ops := make([]store.LeaseOp, 0, len(expired))
+	for i := range expired {
+		op := store.LeaseOp{Event: store.EventExpire, V4: expired[i].record()}
+		if m := sn.modemsID[expired[i].modemID]; m != nil {
+			op.ModemMAC, op.CustomerID = m.macText, m.customerID
+		}
+		ops = append(ops, op)
+	}
+	if err := s.cfg.Leases.CommitLeases(ctx, ops...); err != nil {
+		s.log.Error("record expired leases", "count", len(ops), "err", err)
+		return
+	}
+	s.log.Debug("leases expired", "count", len(ops))
+}
+
+// dropKind turns a drop reason into a counter name (the reason's first
+// words, without addresses).
+func dropKind(reason string) string {
+	for _, k := range []string{"refused", "client chose server", "init-reboot", "not a BOOTREQUEST", "hardware address", "option 82",
+		"message type", "REQUEST without", "release", "decline", "inform refused"} {
+		if len(reason) >= len(k) && reason[:len(k)] == k {
+			return k
+		}
+	}
+	return "other"
+}
+
+// sortedDrops lists drop counters for logs and tests.
+func (st Stats) sortedDrops() []string {
+	var out []string
+	for k, v := range st.Drops {
+		out = append(out, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(out)
+	return out
+}
