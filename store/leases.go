@@ -250,11 +250,21 @@ func (s *Store) CommitStats() CommitStats {
 	return CommitStats{Batches: s.commitStats.batches.Load(), Requests: s.commitStats.ops.Load()}
 }
 
+// ModemLeases4 returns the v4 leases of a modem and of the devices behind
+// it (its MTAs and CPEs), newest first.
+func (s *Store) ModemLeases4(ctx context.Context, modemID int64) ([]Lease4, error) {
+	return s.queryLeases4(ctx, `WHERE modem_id = ? ORDER BY starts DESC LIMIT 100`, modemID)
+}
+
 // Leases4 returns the v4 leases whose end is after since (every lease a
 // DHCP server must know at start), by address.
 func (s *Store) Leases4(ctx context.Context, since time.Time) ([]Lease4, error) {
+	return s.queryLeases4(ctx, `WHERE ends > ? ORDER BY ip`, since.Unix())
+}
+
+func (s *Store) queryLeases4(ctx context.Context, where string, args ...any) ([]Lease4, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends
-		FROM leases4 WHERE ends > ? ORDER BY ip`, since.Unix())
+		FROM leases4 `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("leases: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"ip6m/store"
 )
@@ -185,6 +186,7 @@ type modemView struct {
 	MTAs     []store.MTA
 	CPEs     []store.CPE
 	Audit    []store.AuditEntry
+	Leases   []store.Lease4
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -226,9 +228,33 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 		s.fail(w, r, err)
 		return
 	}
+	if v.Leases, err = s.st.ModemLeases4(ctx, m.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if v.Audit, err = s.st.ListAudit(ctx, "modem", m.ID, 20); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.render(w, r, modemPage(s.page(r, "Modem "+m.MAC, "/modems"), v))
+}
+
+// leaseTable shows a modem's leases and those of the devices behind it.
+func leaseTable(list []store.Lease4) tableView {
+	t := tableView{Columns: []column{{Text: "Address"}, {Text: "Device"}, {Text: "MAC"}, {Text: "State"}, {Text: "Relay"}, {Text: "Since"}, {Text: "Until"}},
+		Empty: "No IPv4 lease yet: the modem has not asked, or got nothing (see the log)."}
+	now := time.Now()
+	for _, l := range list {
+		state := cell{Text: l.State, State: "off"}
+		if l.State == store.StateActive && l.Ends.After(now) {
+			state = cell{Text: "active", State: "good"}
+		} else if l.State == store.StateActive {
+			state = cell{Text: "ended", State: "off"}
+		}
+		t.Rows = append(t.Rows, []cell{
+			{Text: l.IP, Mono: true}, {Text: l.Kind}, {Text: l.MAC, Mono: true}, state, {Text: l.GiAddr, Mono: true},
+			{Text: ago(l.Starts), Title: absTime(l.Starts)}, {Text: absTime(l.Ends)},
+		})
+	}
+	return t
 }

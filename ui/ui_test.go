@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"ip6m/store"
 )
@@ -330,5 +331,29 @@ func TestPlanTemplateChecked(t *testing.T) {
 	good := "Main\n{\n\tNetworkAccess 1;\n\tMaxCPE {{.MaxCPE}};\n}\n"
 	if code, _, _ := c.post("/plans", url.Values{"csrf": {c.csrf}, "name": {"Tiny"}, "max_cpe": {"2"}, "config": {good}}, ts.URL); code != http.StatusSeeOther {
 		t.Fatalf("good plan: %d, want 303", code)
+	}
+}
+
+func TestModemPageShowsLeases(t *testing.T) {
+	_, ts, st := newTestServer(t, 5)
+	m, err := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	err = st.CommitLeases(context.Background(), store.LeaseOp{Event: store.EventGrant, ModemMAC: m.MAC, V4: &store.Lease4{
+		IP: "10.10.1.77", MAC: m.MAC, Kind: store.KindCM, State: store.StateActive, ModemID: m.ID, GiAddr: "10.10.0.1",
+		Starts: now, Ends: now.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	code, body, _ := c.get("/modems/" + strconv.FormatInt(m.ID, 10))
+	if code != 200 || !strings.Contains(body, "10.10.1.77") || !strings.Contains(body, "active") {
+		t.Fatalf("modem page (%d) does not show its active lease", code)
+	}
+	if code, _, h := c.get("/search?q=10.10.1.77"); code != http.StatusSeeOther || h.Get("Location") != "/modems/"+strconv.FormatInt(m.ID, 10) {
+		t.Fatalf("search by leased address: %d → %q", code, h.Get("Location"))
 	}
 }
