@@ -39,6 +39,11 @@ type Config struct {
 	InFlight int
 	// Refresh is how often the inventory version is checked; 0 means 1 s.
 	Refresh time.Duration
+	// PerMACRate and PerMACBurst limit the packets one client MAC may send
+	// (per second, and at once); 0 means 5/s with a burst of 20, far above
+	// what a working client needs.
+	PerMACRate  float64
+	PerMACBurst int
 }
 
 // Server is the DHCPv4 server.
@@ -52,6 +57,7 @@ type Server struct {
 	leases     *leases
 	fallbackID netip.Addr
 	stats      counters
+	limit      *macLimiter
 }
 
 type counters struct {
@@ -86,7 +92,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Refresh == 0 {
 		cfg.Refresh = time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dhcp4"), now: cfg.Now, leases: newLeases()}
+	if cfg.PerMACRate == 0 {
+		cfg.PerMACRate = 5
+	}
+	if cfg.PerMACBurst == 0 {
+		cfg.PerMACBurst = 20
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dhcp4"), now: cfg.Now, leases: newLeases(),
+		limit: newMACLimiter(cfg.PerMACRate, cfg.PerMACBurst, 200_000)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -184,6 +197,10 @@ func (s *Server) Run(ctx context.Context) error {
 		if err != nil {
 			s.countDrop("malformed")
 			s.log.Debug("malformed packet", "src", src, "err", err)
+			continue
+		}
+		if len(msg.ClientHWAddr) == 6 && !s.limit.allow([6]byte(msg.ClientHWAddr), s.now()) {
+			s.countDrop("rate limit (per MAC)")
 			continue
 		}
 		var local netip.Addr
