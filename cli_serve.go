@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -133,23 +135,22 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	}
 
 	var services []service
-	web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version})
-	if err != nil {
-		return err
-	}
-	if cfg.httpAddr != "" {
-		if err := web.Listen(); err != nil {
-			log.Error(bindAdvice("web UI", cfg.httpAddr, err))
-		} else {
-			services = append(services, service{"web UI", web.Run})
-		}
-	}
+	var shown []ui.Service // what the dashboard lists
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
 			log.Error(bindAdvice("DHCPv4", cfg.dhcp4, err))
 		} else {
 			services = append(services, service{"DHCPv4", d4.Run})
+			shown = append(shown, ui.Service{Name: "DHCPv4", Addr: d4.Addr().String(), Counters: func() []ui.Counter {
+				st := d4.Stats()
+				out := []ui.Counter{{Name: "received", Value: st.Received}, {Name: "replied", Value: st.Replied}, {Name: "leases committed", Value: st.LeasesCommitted},
+					{Name: "refused", Value: st.Refused}, {Name: "NAKs", Value: st.NAKs}}
+				for _, k := range slices.Sorted(maps.Keys(st.Drops)) {
+					out = append(out, ui.Counter{Name: "dropped: " + k, Value: st.Drops[k]})
+				}
+				return out
+			}})
 		}
 	}
 	if cfg.time != "" {
@@ -158,6 +159,11 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Error(bindAdvice("time (RFC 868)", cfg.time, err))
 		} else {
 			services = append(services, service{"time (RFC 868)", ts.Run})
+			shown = append(shown, ui.Service{Name: "time (RFC 868)", Addr: ts.UDPAddr().String(), Counters: func() []ui.Counter {
+				st := ts.Stats()
+				return []ui.Counter{{Name: "UDP requests", Value: int64(st.UDPRequests)}, {Name: "TCP requests", Value: int64(st.TCPRequests)},
+					{Name: "rate limited", Value: int64(st.RateLimited)}, {Name: "errors", Value: int64(st.Errors)}}
+			}})
 		}
 	}
 	for _, s := range []struct{ name, addr, issue string }{
@@ -165,6 +171,17 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	} {
 		if s.addr != "" {
 			log.Warn("service not in this build yet: its flag is accepted and ignored", "service", s.name, "addr", s.addr, "issue", s.issue)
+		}
+	}
+	if cfg.httpAddr != "" {
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown})
+		if err != nil {
+			return err
+		}
+		if err := web.Listen(); err != nil {
+			log.Error(bindAdvice("web UI", cfg.httpAddr, err))
+		} else {
+			services = append(services, service{"web UI", web.Run})
 		}
 	}
 	if len(services) == 0 {

@@ -11,9 +11,15 @@ import (
 
 // dashboardView is the front page: totals, modems per CMTS, recent changes.
 type dashboardView struct {
-	Counts  store.Counts
-	PerCMTS []cmtsCount
-	Recent  []store.AuditEntry
+	Counts   store.Counts
+	PerCMTS  []cmtsCount
+	Recent   []store.AuditEntry
+	Services []serviceView
+}
+
+type serviceView struct {
+	Name, Addr string
+	Counters   []Counter
 }
 
 type cmtsCount struct {
@@ -45,6 +51,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	if n := per[0]; n[0] > 0 {
 		v.PerCMTS = append(v.PerCMTS, cmtsCount{Name: "(no CMTS)", Modems: n[0], Disabled: n[1]})
+	}
+	for _, svc := range s.cfg.Services {
+		sv := serviceView{Name: svc.Name, Addr: svc.Addr}
+		if svc.Counters != nil {
+			sv.Counters = svc.Counters()
+		}
+		v.Services = append(v.Services, sv)
 	}
 	if v.Recent, err = s.st.ListAudit(ctx, "", 0, 10); err != nil {
 		s.fail(w, r, err)

@@ -37,6 +37,22 @@ type Config struct {
 	Version string
 	// SecureCookies marks cookies Secure (set when served behind HTTPS).
 	SecureCookies bool
+	// Services are the running protocol services, for the dashboard.
+	Services []Service
+}
+
+// Service is a running service as the dashboard shows it: its name, where
+// it listens, and its counters (name → value), read at each page view.
+type Service struct {
+	Name     string
+	Addr     string
+	Counters func() []Counter
+}
+
+// Counter is one named figure of a service.
+type Counter struct {
+	Name  string
+	Value int64
 }
 
 // Server serves the UI.
