@@ -357,3 +357,18 @@ func TestModemPageShowsLeases(t *testing.T) {
 		t.Fatalf("search by leased address: %d → %q", code, h.Get("Location"))
 	}
 }
+
+func TestDashboardServices(t *testing.T) {
+	s, ts, _ := newTestServer(t, 2)
+	s.cfg.Services = []Service{{Name: "DHCPv4", Addr: "0.0.0.0:67", Counters: func() []Counter {
+		return []Counter{{Name: "replied", Value: 4242}, {Name: "dropped: rate limit (per MAC)", Value: 7}}
+	}}}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	_, body, _ := c.get("/")
+	for _, want := range []string{"<b>DHCPv4</b>", "0.0.0.0:67", "4242", "dropped: rate limit (per MAC)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+}
