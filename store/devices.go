@@ -67,6 +67,22 @@ func (s *Store) GetMTA(ctx context.Context, id int64) (MTA, error) {
 	return mtaTable.get(ctx, s.read, id)
 }
 
+// MTAByMAC finds an MTA by its MAC in any notation.
+func (s *Store) MTAByMAC(ctx context.Context, mac string) (MTA, error) {
+	norm, err := NormalizeMAC(mac)
+	if err != nil {
+		return MTA{}, err
+	}
+	list, err := mtaTable.list(ctx, s.read, "mac = ?", "", norm)
+	if err != nil {
+		return MTA{}, err
+	}
+	if len(list) == 0 {
+		return MTA{}, fmt.Errorf("MTA %s: %w", norm, ErrNotFound)
+	}
+	return list[0], nil
+}
+
 // ListMTAs returns the MTAs of one modem, or one page of all when modemID
 // is 0, with the total.
 func (s *Store) ListMTAs(ctx context.Context, modemID int64, page Page) ([]MTA, int, error) {

@@ -250,6 +250,18 @@ func (s *Store) CommitStats() CommitStats {
 	return CommitStats{Batches: s.commitStats.batches.Load(), Requests: s.commitStats.ops.Load()}
 }
 
+// Lease4ByIP returns the lease of ip (in any state), or ErrNotFound.
+func (s *Store) Lease4ByIP(ctx context.Context, ip string) (Lease4, error) {
+	list, err := s.queryLeases4(ctx, `WHERE ip = ?`, ip)
+	if err != nil {
+		return Lease4{}, err
+	}
+	if len(list) == 0 {
+		return Lease4{}, fmt.Errorf("lease %s: %w", ip, ErrNotFound)
+	}
+	return list[0], nil
+}
+
 // ModemLeases4 returns the v4 leases of a modem and of the devices behind
 // it (its MTAs and CPEs), newest first.
 func (s *Store) ModemLeases4(ctx context.Context, modemID int64) ([]Lease4, error) {

@@ -142,3 +142,28 @@ func BenchmarkCommitLeases(b *testing.B) {
 	cs := st.CommitStats()
 	b.ReportMetric(float64(cs.Requests)/float64(max(cs.Batches, 1)), "leases/txn")
 }
+
+func TestLease4ByIPAndMTAByMAC(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	if _, err := st.Lease4ByIP(ctx, "10.10.1.5"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing lease: %v, want ErrNotFound", err)
+	}
+	if err := st.CommitLeases(ctx, grant4("10.10.1.5", "44:32:c8:21:09:e7", StateActive)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := st.Lease4ByIP(ctx, "10.10.1.5")
+	if err != nil || l.MAC != "44:32:c8:21:09:e7" {
+		t.Fatalf("Lease4ByIP = %+v, %v", l, err)
+	}
+	if _, err := st.FillDemo(ctx, DemoOptions{Modems: 3}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.MTAByMAC(ctx, "4432.c821.09e8")
+	if err != nil || m.MAC != "44:32:c8:21:09:e8" {
+		t.Fatalf("MTAByMAC = %+v, %v", m, err)
+	}
+	if _, err := st.MTAByMAC(ctx, "00:00:00:00:00:01"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing MTA: %v", err)
+	}
+}
