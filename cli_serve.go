@@ -136,12 +136,14 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 
 	var services []service
 	var shown []ui.Service // what the dashboard lists
+	var preview ui.Previewer
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
 			log.Error(bindAdvice("DHCPv4", cfg.dhcp4, err))
 		} else {
 			services = append(services, service{"DHCPv4", d4.Run})
+			preview = d4
 			shown = append(shown, ui.Service{Name: "DHCPv4", Addr: d4.Addr().String(), Counters: func() []ui.Counter {
 				st := d4.Stats()
 				out := []ui.Counter{{Name: "received", Value: st.Received}, {Name: "replied", Value: st.Replied}, {Name: "leases committed", Value: st.LeasesCommitted},
@@ -174,7 +176,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview})
 		if err != nil {
 			return err
 		}

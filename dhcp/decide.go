@@ -172,3 +172,51 @@ func addrText(a, b netip.Addr) string {
 	}
 	return "(none)"
 }
+
+// Preview is what a device would get from this server now, in words for
+// the UI: the same decision a request gets.
+type Preview struct {
+	Kind    string // cm, mta, cpe or unknown
+	Network string // the network (pool) it is served from
+	Fixed   string // its reserved address, if any
+	File    string // the config file name handed out
+	Walled  bool
+	Refuse  string // why it gets nothing ("" when served)
+	Leased  string // the address it holds now, if any
+}
+
+// Preview classifies a modem's request as it would arrive through its
+// CMTS (the relay address is taken from the modem's CMTS's CM network).
+func (s *Server) Preview(mac string) (Preview, error) {
+	b, err := store.MACBytes(mac)
+	if err != nil {
+		return Preview{}, err
+	}
+	sn := s.snap.Load()
+	r := Request4{MAC: b, RemoteID: b[:], VendorClass: "docsis3.0"}
+	if m := sn.modems[b]; m != nil {
+		if n := sn.networkOf(m.cmtsID, store.PurposeCM, netip.Addr{}); n != nil {
+			r.GiAddr = n.gateway
+			if !r.GiAddr.IsValid() {
+				r.GiAddr = n.prefix.Addr().Next()
+			}
+		}
+	}
+	d := sn.decide(r)
+	p := Preview{Kind: d.Kind, File: d.File, Walled: d.Walled, Refuse: d.Refuse}
+	if d.Network != nil {
+		p.Network = d.Network.prefix.String()
+		if d.Network.name != "" {
+			p.Network += " (" + d.Network.name + ")"
+		}
+	}
+	if d.Fixed.IsValid() {
+		p.Fixed = d.Fixed.String()
+	}
+	s.leases.mu.Lock()
+	if l := s.leases.byClient[clientKey(nil, b)]; l != nil && l.state == store.StateActive && l.expires.After(s.now()) {
+		p.Leased = l.ip.String()
+	}
+	s.leases.mu.Unlock()
+	return p, nil
+}

@@ -432,3 +432,21 @@ func TestMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestPreview(t *testing.T) {
+	f := newFixture(t, false)
+	p, err := f.srv.Preview(f.modem.MAC)
+	if err != nil || p.Kind != store.KindCM || p.File != "cm/4432c82109e7.cfg" || p.Refuse != "" || p.Network != "127.10.0.0/16" {
+		t.Fatalf("preview of a known modem: %+v, %v", p, err)
+	}
+	if p, _ := f.srv.Preview(f.disabled.MAC); p.Refuse == "" {
+		t.Fatalf("preview of a disabled modem on an ignore network: %+v, want a refusal", p)
+	}
+	if p, _ := f.srv.Preview(f.fixed.MAC); p.Fixed != "127.10.0.50" {
+		t.Fatalf("preview of a fixed modem: %+v", p)
+	}
+	_, ack := f.dora(t, discover(t, macModem, giCM, macModem, "docsis3.0"))
+	if p, _ := f.srv.Preview(f.modem.MAC); p.Leased != ip4(ack.YourIPAddr).String() {
+		t.Fatalf("preview after a lease: %+v", p)
+	}
+}

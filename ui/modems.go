@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"ip6m/dhcp"
 	"ip6m/store"
 )
 
@@ -187,6 +188,8 @@ type modemView struct {
 	CPEs     []store.CPE
 	Audit    []store.AuditEntry
 	Leases   []store.Lease4
+	// DHCP is what the DHCPv4 server would answer now (nil: not running).
+	DHCP *dhcp.Preview
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -227,6 +230,14 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 	if v.CPEs, _, err = s.st.ListCPEs(ctx, m.ID, store.Page{}); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if s.cfg.DHCP4 != nil {
+		p, err := s.cfg.DHCP4.Preview(m.MAC)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.DHCP = &p
 	}
 	if v.Leases, err = s.st.ModemLeases4(ctx, m.ID); err != nil {
 		s.fail(w, r, err)

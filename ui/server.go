@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"ip6m/dhcp"
 	"ip6m/store"
 )
 
@@ -39,6 +40,14 @@ type Config struct {
 	SecureCookies bool
 	// Services are the running protocol services, for the dashboard.
 	Services []Service
+	// DHCP4 answers "what would this modem get?" with the running DHCPv4
+	// server's own decision; nil when DHCPv4 does not run here.
+	DHCP4 Previewer
+}
+
+// Previewer is the DHCP server's decision for one device.
+type Previewer interface {
+	Preview(mac string) (dhcp.Preview, error)
 }
 
 // Service is a running service as the dashboard shows it: its name, where

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"ip6m/dhcp"
 	"ip6m/store"
 )
 
@@ -370,5 +371,36 @@ func TestDashboardServices(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}
+	}
+}
+
+type fakePreviewer map[string]dhcp.Preview
+
+func (f fakePreviewer) Preview(mac string) (dhcp.Preview, error) { return f[mac], nil }
+
+func TestModemPageDHCPPreview(t *testing.T) {
+	s, ts, st := newTestServer(t, 3)
+	m, _ := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	d, _ := st.ModemByMAC(context.Background(), "44:32:c8:41:8c:67")
+	s.cfg.DHCP4 = fakePreviewer{
+		m.MAC: {Kind: "cm", Network: "10.10.0.0/16 (CMTS-1 cm v4)", File: "cm/4432c82109e7.cfg", Leased: "10.10.1.9"},
+		d.MAC: {Kind: "cm", Refuse: "the modem is disabled"},
+	}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	_, body, _ := c.get("/modems/" + strconv.FormatInt(m.ID, 10))
+	for _, want := range []string{"served", "cm/4432c82109e7.cfg", "10.10.1.9", "(leased now)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("modem page lacks %q", want)
+		}
+	}
+	_, body, _ = c.get("/modems/" + strconv.FormatInt(d.ID, 10))
+	if !strings.Contains(body, "no lease") || !strings.Contains(body, "the modem is disabled") {
+		t.Error("a refused modem's page does not say why")
+	}
+	s.cfg.DHCP4 = nil
+	_, body, _ = c.get("/modems/" + strconv.FormatInt(m.ID, 10))
+	if !strings.Contains(body, "DHCPv4 does not run in this process") {
+		t.Error("without DHCP the page does not say so")
 	}
 }
