@@ -175,31 +175,15 @@ func (s *Store) commitBatch(batch []*commitReq) {
 
 func (s *Store) applyLeaseOps(batch []*commitReq) error {
 	ctx := context.Background()
+	if err := s.prepareLeaseStmts(); err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		up4, err := tx.PrepareContext(ctx, `INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
-				network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
-				circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`)
-		if err != nil {
-			return err
-		}
-		defer up4.Close()
-		up6, err := tx.PrepareContext(ctx, `INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
-				state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
-				remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`)
-		if err != nil {
-			return err
-		}
-		defer up6.Close()
-		hist, err := tx.PrepareContext(ctx, `INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
-			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer hist.Close()
+		// The statements were prepared once on the single writer
+		// connection; tx.Stmt reuses them on it.
+		up4 := tx.StmtContext(ctx, s.leaseStmts.up4)
+		up6 := tx.StmtContext(ctx, s.leaseStmts.up6)
+		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
 		now := s.unixNow()
 		for _, r := range batch {
 			for _, op := range r.ops {
@@ -238,6 +222,52 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 		}
 		return nil
 	})
+}
+
+// leaseStmts are the lease write path's statements, prepared once.
+type leaseStmts struct {
+	up4, up6, hist *sql.Stmt
+}
+
+// prepareLeaseStmts prepares the lease statements on first use (only the
+// committer goroutine calls it).
+func (s *Store) prepareLeaseStmts() error {
+	if s.leaseStmts.up4 != nil {
+		return nil
+	}
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.write.Prepare(q)
+		return st
+	}
+	ls := leaseStmts{
+		up4: prep(`INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
+				network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
+				circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`),
+		up6: prep(`INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
+				state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
+				remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`),
+		hist: prep(`INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
+			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	}
+	if err != nil {
+		for _, st := range []*sql.Stmt{ls.up4, ls.up6, ls.hist} {
+			if st != nil {
+				st.Close()
+			}
+		}
+		return fmt.Errorf("prepare lease statements: %w", err)
+	}
+	s.leaseStmts = ls
+	return nil
 }
 
 // CommitStats says how well group commit batches: ops per transaction.

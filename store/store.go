@@ -52,6 +52,7 @@ type Store struct {
 	pwCost      int
 	dummyHash   func() []byte // a hash to compare against for unknown users
 	commitStats struct{ batches, ops atomic.Int64 }
+	leaseStmts  leaseStmts // owned by the committer goroutine
 }
 
 // Options tune Open. The zero value is what `ip6m serve` uses.
@@ -143,6 +144,11 @@ func (s *Store) Close() error {
 		s.commitMu.Unlock()
 		close(s.closing)
 		<-s.committerDone // queued lease changes are committed first
+		for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.up6, s.leaseStmts.hist} {
+			if st != nil {
+				st.Close()
+			}
+		}
 		err = errors.Join(s.read.Close(), s.write.Close())
 	})
 	return err
