@@ -151,17 +151,7 @@ func macFromRemoteID(b []byte) ([6]byte, bool) {
 	return m, true
 }
 
-func macText(m [6]byte) string {
-	const hexdig = "0123456789abcdef"
-	out := make([]byte, 0, 17)
-	for i, b := range m {
-		if i > 0 {
-			out = append(out, ':')
-		}
-		out = append(out, hexdig[b>>4], hexdig[b&0xf])
-	}
-	return string(out)
-}
+func macText(m [6]byte) string { return store.FormatMAC(m) }
 
 func addrText(a, b netip.Addr) string {
 	if a.IsValid() {

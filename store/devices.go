@@ -69,18 +69,7 @@ func (s *Store) GetMTA(ctx context.Context, id int64) (MTA, error) {
 
 // MTAByMAC finds an MTA by its MAC in any notation.
 func (s *Store) MTAByMAC(ctx context.Context, mac string) (MTA, error) {
-	norm, err := NormalizeMAC(mac)
-	if err != nil {
-		return MTA{}, err
-	}
-	list, err := mtaTable.list(ctx, s.read, "mac = ?", "", norm)
-	if err != nil {
-		return MTA{}, err
-	}
-	if len(list) == 0 {
-		return MTA{}, fmt.Errorf("MTA %s: %w", norm, ErrNotFound)
-	}
-	return list[0], nil
+	return mtaTable.byMAC(ctx, s.read, mac)
 }
 
 // ListMTAs returns the MTAs of one modem, or one page of all when modemID

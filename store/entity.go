@@ -77,6 +77,23 @@ func (t *table[T]) get(ctx context.Context, q querier, id int64) (T, error) {
 	return v, nil
 }
 
+// byMAC finds the row whose mac column is mac (in any notation).
+func (t *table[T]) byMAC(ctx context.Context, q querier, mac string) (T, error) {
+	var zero T
+	norm, err := NormalizeMAC(mac)
+	if err != nil {
+		return zero, err
+	}
+	list, err := t.list(ctx, q, "mac = ?", "", norm)
+	if err != nil {
+		return zero, err
+	}
+	if len(list) == 0 {
+		return zero, fmt.Errorf("%s %s: %w", t.entity, norm, ErrNotFound)
+	}
+	return list[0], nil
+}
+
 // list returns rows matching where (a SQL fragment after WHERE, may be
 // empty) in the given order.
 func (t *table[T]) list(ctx context.Context, q querier, where, order string, args ...any) ([]T, error) {

@@ -83,6 +83,9 @@ func hexByte(s string, out *byte) bool {
 	return true
 }
 
+// FormatMAC writes six bytes in the canonical form, 44:32:c8:21:09:e7.
+func FormatMAC(b [6]byte) string { return formatMAC(b) }
+
 func formatMAC(b [6]byte) string {
 	const hexdig = "0123456789abcdef"
 	out := make([]byte, 0, 17)

@@ -109,18 +109,7 @@ func (s *Store) GetModem(ctx context.Context, id int64) (Modem, error) {
 
 // ModemByMAC finds a modem by its MAC in any notation.
 func (s *Store) ModemByMAC(ctx context.Context, mac string) (Modem, error) {
-	norm, err := NormalizeMAC(mac)
-	if err != nil {
-		return Modem{}, err
-	}
-	list, err := modemTable.list(ctx, s.read, "mac = ?", "", norm)
-	if err != nil {
-		return Modem{}, err
-	}
-	if len(list) == 0 {
-		return Modem{}, fmt.Errorf("modem %s: %w", norm, ErrNotFound)
-	}
-	return list[0], nil
+	return modemTable.byMAC(ctx, s.read, mac)
 }
 
 // ModemRow is a modem with the names a list shows beside it.
