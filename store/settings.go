@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -33,6 +34,41 @@ func (s *Store) SetSetting(ctx context.Context, actor, key, value string) error 
 			return fmt.Errorf("set %s: %w", key, err)
 		}
 		return s.audit(ctx, tx, actor, "set", "setting:"+key, 0, before, value)
+	})
+}
+
+// SetSettings stores several values in one transaction (all or nothing),
+// auditing each that changed. An empty value removes the key, so its
+// default applies again.
+func (s *Store) SetSettings(ctx context.Context, actor string, values map[string]string) error {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
+		for _, key := range keys {
+			value := values[key]
+			var before string
+			err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&before)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("set %s: %w", key, err)
+			}
+			if before == value {
+				continue // unchanged (or still absent)
+			}
+			q, args := `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, []any{key, value}
+			if value == "" {
+				q, args = `DELETE FROM settings WHERE key = ?`, []any{key}
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("set %s: %w", key, err)
+			}
+			if err := s.audit(ctx, tx, actor, "set", "setting:"+key, 0, before, value); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -404,3 +404,46 @@ func TestModemPageDHCPPreview(t *testing.T) {
 		t.Error("without DHCP the page does not say so")
 	}
 }
+
+func TestSettingsPage(t *testing.T) {
+	_, ts, st := newTestServer(t, 0)
+	c := newClient(t, ts)
+	c.login(store.RoleAdmin)
+	if code, body, _ := c.get("/settings"); code != 200 || !strings.Contains(body, "cm/{mac}.cfg") {
+		t.Fatalf("settings page: %d, want the default config name shown", code)
+	}
+	form := url.Values{"csrf": {c.csrf}, "server.ipv4": {"10.0.0.10"}, "dhcp.cm_file": {"cm/static.cfg"}}
+	code, body, _ := c.post("/settings", form, ts.URL)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "must contain {mac}") {
+		t.Fatalf("a config name without {mac}: %d, want 422 with the reason", code)
+	}
+	if v, _ := st.Setting(context.Background(), "server.ipv4", ""); v != "" {
+		t.Fatal("a rejected form saved part of its values")
+	}
+	form.Set("dhcp.cm_file", "docsis/{mac}.bin")
+	if code, _, _ := c.post("/settings", form, ts.URL); code != http.StatusSeeOther {
+		t.Fatalf("good settings: %d", code)
+	}
+	if v, _ := st.Setting(context.Background(), "dhcp.cm_file", ""); v != "docsis/{mac}.bin" {
+		t.Fatalf("dhcp.cm_file = %q", v)
+	}
+	if v, _ := st.Setting(context.Background(), "server.ipv4", ""); v != "10.0.0.10" {
+		t.Fatalf("server.ipv4 = %q", v)
+	}
+}
+
+func TestSettingsEmptyMeansDefault(t *testing.T) {
+	_, ts, st := newTestServer(t, 0)
+	c := newClient(t, ts)
+	c.login(store.RoleAdmin)
+	c.get("/settings")
+	if code, _, _ := c.post("/settings", url.Values{"csrf": {c.csrf}}, ts.URL); code != http.StatusSeeOther {
+		t.Fatalf("empty settings: %d", code)
+	}
+	if v, _ := st.Setting(context.Background(), "dhcp.cm_file", "DEFAULT"); v != "DEFAULT" {
+		t.Fatalf("an empty field stored %q instead of leaving the default", v)
+	}
+	if _, body, _ := c.get("/settings"); !strings.Contains(body, `value="cm/{mac}.cfg"`) {
+		t.Fatal("the page does not show the default after saving empty fields")
+	}
+}
