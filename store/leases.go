@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -364,11 +365,44 @@ type HistoryEntry struct {
 	Ends       time.Time
 }
 
-// AddressHistory returns who held address (v4, v6 address or delegated
-// prefix start) over time, newest first.
-func (s *Store) AddressHistory(ctx context.Context, address string, limit int) ([]HistoryEntry, error) {
+// HistoryQuery selects lease history rows: by address (v4, v6 address or
+// delegated prefix start) or by MAC (of the device or its owning modem),
+// optionally only the rows whose lease covered the time At.
+type HistoryQuery struct {
+	Address string
+	MAC     string
+	At      time.Time
+	Limit   int
+}
+
+// LeaseHistory answers "who had this address then" (and "what did this
+// device have"), newest first.
+func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntry, error) {
+	var conds []string
+	var args []any
+	switch {
+	case q.Address != "":
+		conds, args = append(conds, "address = ?"), append(args, q.Address)
+	case q.MAC != "":
+		mac, err := NormalizeMAC(q.MAC)
+		if err != nil {
+			return nil, err
+		}
+		conds, args = append(conds, "id IN (SELECT id FROM lease_history WHERE mac = ? UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
+	default:
+		return nil, errors.New("lease history: give an address or a MAC")
+	}
+	if !q.At.IsZero() {
+		conds = append(conds, "starts <= ? AND ends >= ?")
+		args = append(args, q.At.Unix(), q.At.Unix())
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 10000 {
+		limit = 500
+	}
+	args = append(args, limit)
 	rows, err := s.read.QueryContext(ctx, `SELECT at, event, family, type, address, prefix_len, mac, kind, modem_mac, COALESCE(customer_id, 0), relay, starts, ends
-		FROM lease_history WHERE address = ? ORDER BY starts DESC, id DESC LIMIT ?`, address, max(limit, 1))
+		FROM lease_history WHERE `+strings.Join(conds, " AND ")+` ORDER BY starts DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lease history: %w", err)
 	}
@@ -384,4 +418,9 @@ func (s *Store) AddressHistory(ctx context.Context, address string, limit int) (
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// AddressHistory returns who held address over time, newest first.
+func (s *Store) AddressHistory(ctx context.Context, address string, limit int) ([]HistoryEntry, error) {
+	return s.LeaseHistory(ctx, HistoryQuery{Address: address, Limit: limit})
 }

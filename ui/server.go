@@ -182,6 +182,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /{$}", store.RoleViewer, s.dashboard)
 	s.handle("GET /search", store.RoleViewer, s.search)
 	s.handle("GET /audit", store.RoleViewer, s.auditPage)
+	s.handle("GET /leases", store.RoleViewer, s.leaseHistory)
 	s.handle("GET /settings", store.RoleAdmin, s.settingsPage)
 	s.handle("POST /settings", store.RoleAdmin, s.settingsSave)
 

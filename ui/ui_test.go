@@ -447,3 +447,38 @@ func TestSettingsEmptyMeansDefault(t *testing.T) {
 		t.Fatal("the page does not show the default after saving empty fields")
 	}
 }
+
+func TestLeaseHistoryPage(t *testing.T) {
+	_, ts, st := newTestServer(t, 5)
+	ctx := context.Background()
+	m, _ := st.ModemByMAC(ctx, "44:32:c8:21:09:e7")
+	cust, _ := st.GetCustomer(ctx, m.CustomerID)
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cpe := "44:32:c8:21:09:e9"
+	for i, who := range []string{cpe, "02:00:00:00:00:77"} {
+		op := store.LeaseOp{Event: store.EventGrant, ModemMAC: m.MAC, CustomerID: m.CustomerID, V4: &store.Lease4{
+			IP: "100.64.0.23", MAC: who, Kind: store.KindCPE, State: store.StateActive, ModemID: m.ID, GiAddr: "100.64.0.1",
+			Starts: day.Add(time.Duration(i) * 24 * time.Hour), Ends: day.Add(time.Duration(i)*24*time.Hour + 12*time.Hour)}}
+		if i == 1 {
+			op.ModemMAC, op.CustomerID = "", 0
+		}
+		if err := st.CommitLeases(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	code, body, _ := c.get("/leases?q=100.64.0.23&at=2026-12-01T10:05")
+	if code != 200 || !strings.Contains(body, cpe) || !strings.Contains(body, cust.Name) || strings.Contains(body, "02:00:00:00:00:77") {
+		t.Fatalf("who had 100.64.0.23 on the 1st: %d; want the CPE %s of %s only", code, cpe, cust.Name)
+	}
+	if _, body, _ := c.get("/leases?q=100.64.0.23"); !strings.Contains(body, "02:00:00:00:00:77") || !strings.Contains(body, cpe) {
+		t.Fatal("without a time both holders should be listed")
+	}
+	if _, body, _ := c.get("/leases?q=" + url.QueryEscape("4432.c821.09e7")); !strings.Contains(body, "100.64.0.23") {
+		t.Fatal("by the modem's MAC the CPE's lease should be listed")
+	}
+	if code, _, _ := c.get("/leases?q=nonsense"); code != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad query: %d, want 422", code)
+	}
+}
