@@ -145,13 +145,18 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			services = append(services, service{"DHCPv4", d4.Run})
 			preview = d4
 			shown = append(shown, ui.Service{Name: "DHCPv4", Addr: d4.Addr().String(), Counters: func() []ui.Counter {
-				st := d4.Stats()
-				out := []ui.Counter{{Name: "received", Value: st.Received}, {Name: "replied", Value: st.Replied}, {Name: "leases committed", Value: st.LeasesCommitted},
-					{Name: "refused", Value: st.Refused}, {Name: "NAKs", Value: st.NAKs}}
-				for _, k := range slices.Sorted(maps.Keys(st.Drops)) {
-					out = append(out, ui.Counter{Name: "dropped: " + k, Value: st.Drops[k]})
-				}
-				return out
+				return dhcpCounters(d4.Stats())
+			}})
+		}
+	}
+	if cfg.dhcp6 != "" {
+		d6, err := dhcp.New6(ctx, dhcp.Config6{Addr: cfg.dhcp6, Inventory: st, Leases: st, Settings: st, Logger: log})
+		if err != nil {
+			log.Error(bindAdvice("DHCPv6", cfg.dhcp6, err))
+		} else {
+			services = append(services, service{"DHCPv6", d6.Run})
+			shown = append(shown, ui.Service{Name: "DHCPv6", Addr: d6.Addr().String(), Counters: func() []ui.Counter {
+				return dhcpCounters(d6.Stats())
 			}})
 		}
 	}
@@ -169,7 +174,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	for _, s := range []struct{ name, addr, issue string }{
-		{"DHCPv6", cfg.dhcp6, "#5"}, {"TFTP", cfg.tftp, "#6"}, {"DNS relay", cfg.dns, "#8"},
+		{"TFTP", cfg.tftp, "#6"}, {"DNS relay", cfg.dns, "#8"},
 	} {
 		if s.addr != "" {
 			log.Warn("service not in this build yet: its flag is accepted and ignored", "service", s.name, "addr", s.addr, "issue", s.issue)
@@ -226,6 +231,16 @@ func runServices(ctx context.Context, services []service, log *slog.Logger) erro
 	default:
 		return nil
 	}
+}
+
+// dhcpCounters lists a DHCP server's counters for the dashboard.
+func dhcpCounters(st dhcp.Stats) []ui.Counter {
+	out := []ui.Counter{{Name: "received", Value: st.Received}, {Name: "replied", Value: st.Replied}, {Name: "leases committed", Value: st.LeasesCommitted},
+		{Name: "refused", Value: st.Refused}, {Name: "NAKs", Value: st.NAKs}}
+	for _, k := range slices.Sorted(maps.Keys(st.Drops)) {
+		out = append(out, ui.Counter{Name: "dropped: " + k, Value: st.Drops[k]})
+	}
+	return out
 }
 
 // bindAdvice turns a listen error into one line an operator can act on.

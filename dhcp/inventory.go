@@ -42,6 +42,9 @@ type LeaseStore interface {
 const (
 	SettingServerIPv4 = "server.ipv4"   // server identifier (option 54); empty: the address the request came to
 	SettingTFTPIPv4   = "tftp.ipv4"     // siaddr for modems and MTAs; empty: the server identifier
+	SettingServerIPv6 = "server.ipv6"   // this server's IPv6 address, for the v6 TFTP/time/syslog options
+	SettingTFTPIPv6   = "tftp.ipv6"     // v6 TFTP server (sub-option 32); empty: server.ipv6
+	SettingServerDUID = "dhcp6.duid"    // the DHCPv6 server DUID, hex; made once
 	SettingCMFile     = "dhcp.cm_file"  // config name pattern for modems; {mac} is the 12 hex digits
 	SettingMTAFile    = "dhcp.mta_file" // config name pattern for MTAs
 	SettingWalledFile = "dhcp.walled_file"
@@ -62,6 +65,7 @@ type modemInfo struct {
 	macText                        string
 	enabled                        bool
 	fixed                          netip.Addr
+	fixed6                         netip.Addr // the IPv6 override; zero: derived from the MAC
 }
 
 type deviceInfo struct {
@@ -108,10 +112,13 @@ type snapshot struct {
 	cpes     map[[6]byte]*deviceInfo
 	plans    map[int64]planInfo
 	nets     []*network4
+	nets6    []*network6
 	reserved map[netip.Addr][6]byte // every fixed v4 address and whose it is
 
 	serverID   netip.Addr
 	tftp       netip.Addr
+	server6    netip.Addr // this server's IPv6 address (TFTP and time options)
+	tftp6      netip.Addr
 	cmFile     string
 	mtaFile    string
 	walledFile string
@@ -143,6 +150,9 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 		if a, err := netip.ParseAddr(m.FixedIPv4); err == nil {
 			mi.fixed = a
 			sn.reserved[a] = mac
+		}
+		if a, err := netip.ParseAddr(m.IPv6); err == nil {
+			mi.fixed6 = a
 		}
 		sn.modems[mac] = mi
 		sn.modemsID[m.ID] = mi
@@ -177,7 +187,12 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 		return nil, fmt.Errorf("load networks: %w", err)
 	}
 	for _, n := range nets {
-		if n.Family != 4 {
+		if n.Family == 6 {
+			nw, err := parseNetwork6(n)
+			if err != nil {
+				return nil, err
+			}
+			sn.nets6 = append(sn.nets6, nw)
 			continue
 		}
 		nw, err := parseNetwork4(n)
@@ -199,6 +214,8 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 	}
 	sid := setting(SettingServerIPv4, "")
 	tftp := setting(SettingTFTPIPv4, "")
+	sid6 := setting(SettingServerIPv6, "")
+	tftp6 := setting(SettingTFTPIPv6, "")
 	sn.cmFile = setting(SettingCMFile, DefaultCMFile)
 	sn.mtaFile = setting(SettingMTAFile, DefaultMTAFile)
 	sn.walledFile = setting(SettingWalledFile, DefaultWalledFile)
@@ -216,6 +233,19 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 		if sn.tftp, err = netip.ParseAddr(tftp); err != nil || !sn.tftp.Is4() {
 			return nil, fmt.Errorf("setting %s: %q is not an IPv4 address", SettingTFTPIPv4, tftp)
 		}
+	}
+	for _, v6 := range []struct {
+		key, val string
+		dst      *netip.Addr
+	}{{SettingServerIPv6, sid6, &sn.server6}, {SettingTFTPIPv6, tftp6, &sn.tftp6}} {
+		if v6.val == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(v6.val)
+		if err != nil || !a.Is6() || a.Is4In6() {
+			return nil, fmt.Errorf("setting %s: %q is not an IPv6 address", v6.key, v6.val)
+		}
+		*v6.dst = a
 	}
 	return sn, nil
 }

@@ -1,0 +1,624 @@
+package dhcp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
+
+	"ip6m/store"
+)
+
+// CableLabs vendor option 17 (enterprise 4491) sub-options
+// (CL-SP-CANN-DHCP-Reg).
+const (
+	clEnterprise     = 4491
+	clORO            = 1
+	clDeviceType     = 2
+	clTFTPServers    = 32
+	clConfigFile     = 33
+	clSyslogServers  = 34
+	clDeviceID       = 36
+	clTimeServers    = 37
+	clTimeOffset     = 38
+	maxRelayHops     = 32
+	defaultValidLife = 24 * time.Hour
+)
+
+// Settings6 is what the v6 server needs beyond the inventory: somewhere to
+// keep its DUID; *store.Store implements it.
+type Settings6 interface {
+	Setting(ctx context.Context, key, def string) (string, error)
+	SetSetting(ctx context.Context, actor, key, value string) error
+}
+
+// LeaseStore6 makes bindings durable; *store.Store implements it.
+type LeaseStore6 interface {
+	CommitLeases(ctx context.Context, ops ...store.LeaseOp) error
+	Leases6(ctx context.Context, since time.Time) ([]store.Lease6, error)
+}
+
+// Config6 is what New6 needs.
+type Config6 struct {
+	Addr      string // e.g. ":547"
+	Inventory Inventory
+	Leases    LeaseStore6
+	Settings  Settings6
+	Logger    *slog.Logger
+	Now       func() time.Time
+	InFlight  int
+	Refresh   time.Duration
+}
+
+// Server6 is the DHCPv6 server.
+type Server6 struct {
+	cfg   Config6
+	log   *slog.Logger
+	now   func() time.Time
+	conn  *net.UDPConn
+	snap  atomic.Pointer[snapshot]
+	duid  dhcpv6.DUID
+	binds *bindings
+	stats counters
+}
+
+// New6 loads the inventory and bindings, makes or loads the server DUID and
+// binds the socket.
+func New6(ctx context.Context, cfg Config6) (*Server6, error) {
+	if cfg.Inventory == nil || cfg.Leases == nil || cfg.Settings == nil {
+		return nil, errors.New("dhcp6: no inventory, lease store or settings")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.InFlight == 0 {
+		cfg.InFlight = 2048
+	}
+	if cfg.Refresh == 0 {
+		cfg.Refresh = time.Second
+	}
+	s := &Server6{cfg: cfg, log: cfg.Logger.With("component", "dhcp6"), now: cfg.Now, binds: newBindings()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.stats.drops = map[string]int64{}
+	sn, err := loadSnapshot(ctx, cfg.Inventory)
+	if err != nil {
+		return nil, fmt.Errorf("dhcp6: %w", err)
+	}
+	s.snap.Store(sn)
+	if s.duid, err = serverDUID(ctx, cfg.Settings); err != nil {
+		return nil, fmt.Errorf("dhcp6: %w", err)
+	}
+	list, err := cfg.Leases.Leases6(ctx, s.now().Add(-declineQuarantine))
+	if err != nil {
+		return nil, fmt.Errorf("dhcp6: %w", err)
+	}
+	s.binds.load(list, s.now())
+	ua, err := net.ResolveUDPAddr("udp6", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dhcp6 listen %s: %w", cfg.Addr, err)
+	}
+	if s.conn, err = net.ListenUDP("udp6", ua); err != nil {
+		return nil, fmt.Errorf("dhcp6 listen %s: %w", cfg.Addr, err)
+	}
+	s.log.Info("DHCPv6 ready", "addr", s.conn.LocalAddr().String(), "bindings", len(list), "networks", len(sn.nets6))
+	return s, nil
+}
+
+// serverDUID loads the server's DUID or makes a DUID-UUID-like DUID-EN
+// once and stores it, so clients see the same server across restarts.
+func serverDUID(ctx context.Context, st Settings6) (dhcpv6.DUID, error) {
+	h, err := st.Setting(ctx, SettingServerDUID, "")
+	if err != nil {
+		return nil, err
+	}
+	if h != "" {
+		b, err := hex.DecodeString(h)
+		if err == nil {
+			if d, err := dhcpv6.DUIDFromBytes(b); err == nil {
+				return d, nil
+			}
+		}
+		return nil, fmt.Errorf("setting %s: %q is not a DUID", SettingServerDUID, h)
+	}
+	id := make([]byte, 12)
+	rand.Read(id)
+	d := &dhcpv6.DUIDEN{EnterpriseNumber: clEnterprise, EnterpriseIdentifier: id}
+	if err := st.SetSetting(ctx, "dhcp6", SettingServerDUID, hex.EncodeToString(d.ToBytes())); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Addr is the bound address.
+func (s *Server6) Addr() net.Addr { return s.conn.LocalAddr() }
+
+// Stats returns a copy of the counters.
+func (s *Server6) Stats() Stats {
+	s.stats.mu.Lock()
+	drops := make(map[string]int64, len(s.stats.drops))
+	for k, v := range s.stats.drops {
+		drops[k] = v
+	}
+	s.stats.mu.Unlock()
+	return Stats{Received: s.stats.received.Load(), Replied: s.stats.replied.Load(), LeasesCommitted: s.stats.leasesCommitted.Load(),
+		Refused: s.stats.refused.Load(), NAKs: s.stats.naks.Load(), Drops: drops}
+}
+
+func (s *Server6) countDrop(reason string) {
+	s.stats.mu.Lock()
+	if len(s.stats.drops) < 256 {
+		s.stats.drops[reason]++
+	} else {
+		s.stats.drops["other"]++
+	}
+	s.stats.mu.Unlock()
+}
+
+// Run serves until ctx is done.
+func (s *Server6) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.maintain(ctx) }()
+	go func() { defer wg.Done(); <-ctx.Done(); s.conn.Close() }()
+	sem := make(chan struct{}, s.cfg.InFlight)
+	buf := make([]byte, 65536)
+	for {
+		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				break
+			}
+			s.log.Warn("read", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.stats.received.Add(1)
+		pkt := append([]byte(nil), buf[:n]...)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s.serve(ctx, pkt, src)
+		}()
+	}
+	wg.Wait()
+	s.log.Info("DHCPv6 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
+	return nil
+}
+
+func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.countDrop("panic")
+			s.log.Error("panic handling a request", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	out, err := s.handle6(ctx, pkt)
+	if err != nil {
+		var d errDrop
+		if errors.As(err, &d) {
+			s.countDrop(dropKind(d.reason))
+			s.log.Debug("no reply", "src", src, "why", d.reason)
+			return
+		}
+		s.countDrop("error")
+		s.log.Error("request failed", "src", src, "err", err)
+		return
+	}
+	// Replies go back where the message came from: the relay agent (its
+	// port is 547, or the one RFC 8357 lets it choose) or the client.
+	if _, err := s.conn.WriteToUDPAddrPort(out, src); err != nil {
+		s.countDrop("send")
+		return
+	}
+	s.stats.replied.Add(1)
+}
+
+func (s *Server6) maintain(ctx context.Context) {
+	refresh := time.NewTicker(s.cfg.Refresh)
+	defer refresh.Stop()
+	sweep := time.NewTicker(10 * time.Second)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-refresh.C:
+			if err := s.Reload(ctx); err != nil {
+				s.log.Error("reload inventory", "err", err)
+			}
+		case <-sweep.C:
+			s.Sweep(ctx)
+		}
+	}
+}
+
+// Reload rebuilds the inventory snapshot if the store changed.
+func (s *Server6) Reload(ctx context.Context) error {
+	if s.cfg.Inventory.InventoryVersion() == s.snap.Load().version {
+		return nil
+	}
+	sn, err := loadSnapshot(ctx, s.cfg.Inventory)
+	if err != nil {
+		return err
+	}
+	s.snap.Store(sn)
+	return nil
+}
+
+// Sweep expires bindings whose valid lifetime is over.
+func (s *Server6) Sweep(ctx context.Context) {
+	expired := s.binds.sweep(s.now())
+	if len(expired) == 0 {
+		return
+	}
+	sn := s.snap.Load()
+	ops := make([]store.LeaseOp, 0, len(expired))
+	for i := range expired {
+		op := store.LeaseOp{Event: store.EventExpire, V6: expired[i].record()}
+		if m := sn.modemsID[expired[i].modemID]; m != nil {
+			op.ModemMAC, op.CustomerID = m.macText, m.customerID
+		}
+		ops = append(ops, op)
+	}
+	if err := s.cfg.Leases.CommitLeases(ctx, ops...); err != nil {
+		s.log.Error("record expired bindings", "count", len(ops), "err", err)
+	}
+}
+
+// request6 is a client message with what the relays said about it.
+type request6 struct {
+	msg      *dhcpv6.Message
+	relays   []*dhcpv6.RelayMessage // outermost first
+	link     netip.Addr             // the innermost relay's link-address
+	remoteID []byte                 // option 37's data, innermost relay that sent one
+	mac      [6]byte                // the client's MAC, if it could be found
+	macOK    bool
+	vendor   string // option 16 (4491) data
+	duid     []byte
+	oro      []uint16 // CableLabs ORO (17/4491 sub-option 1)
+	wantDNS  bool
+}
+
+// handle6 decodes one packet and returns the reply packet (wrapped back in
+// Relay-Reply through every relay level). It touches no socket.
+func (s *Server6) handle6(ctx context.Context, pkt []byte) ([]byte, error) {
+	d, err := dhcpv6.FromBytes(pkt)
+	if err != nil {
+		return nil, drop("malformed: %v", err)
+	}
+	var r request6
+	cur := d
+	for cur.IsRelay() {
+		rm := cur.(*dhcpv6.RelayMessage)
+		if rm.MessageType != dhcpv6.MessageTypeRelayForward {
+			return nil, drop("message type %v", rm.MessageType)
+		}
+		if len(r.relays) >= maxRelayHops || rm.HopCount > maxRelayHops {
+			return nil, drop("relay loop: over %d hops", maxRelayHops)
+		}
+		r.relays = append(r.relays, rm)
+		if a, ok := netip.AddrFromSlice(rm.LinkAddr); ok && !a.IsUnspecified() {
+			r.link = a.Unmap()
+		}
+		if rid := rm.Options.RemoteID(); rid != nil {
+			r.remoteID = rid.RemoteID
+		}
+		if _, ll := rm.Options.ClientLinkLayerAddress(); len(ll) == 6 && !r.macOK {
+			copy(r.mac[:], ll)
+			r.macOK = true
+		}
+		inner := rm.Options.RelayMessage()
+		if inner == nil {
+			return nil, drop("relay-forward without a relay message")
+		}
+		cur = inner
+	}
+	msg, ok := cur.(*dhcpv6.Message)
+	if !ok {
+		return nil, drop("no client message inside the relays")
+	}
+	r.msg = msg
+	cid := msg.GetOneOption(dhcpv6.OptionClientID)
+	if cid == nil && msg.MessageType != dhcpv6.MessageTypeInformationRequest {
+		return nil, drop("message type %v without a client id", msg.MessageType)
+	}
+	if cid != nil {
+		r.duid = cid.ToBytes()
+	}
+	// The MAC: device-id (17/4491 sub-option 36), else the DUID's link-layer
+	// address, else option 79 from the relay (kept above).
+	vo := msg.Options.VendorOpt(clEnterprise)
+	for _, o := range vo {
+		b := o.ToBytes()
+		switch o.Code() {
+		case clDeviceID:
+			if len(b) == 6 {
+				copy(r.mac[:], b)
+				r.macOK = true
+			}
+		case clORO:
+			for i := 0; i+1 < len(b); i += 2 {
+				r.oro = append(r.oro, binary.BigEndian.Uint16(b[i:]))
+			}
+		}
+	}
+	if !r.macOK && cid != nil {
+		if id := msg.Options.ClientID(); id != nil {
+			switch v := id.(type) {
+			case *dhcpv6.DUIDLL:
+				if len(v.LinkLayerAddr) == 6 {
+					copy(r.mac[:], v.LinkLayerAddr)
+					r.macOK = true
+				}
+			case *dhcpv6.DUIDLLT:
+				if len(v.LinkLayerAddr) == 6 {
+					copy(r.mac[:], v.LinkLayerAddr)
+					r.macOK = true
+				}
+			}
+		}
+	}
+	if vc := msg.Options.VendorClass(clEnterprise); len(vc) > 0 {
+		r.vendor = string(vc[0])
+	}
+	for _, c := range msg.Options.RequestedOptions() {
+		if c == dhcpv6.OptionDNSRecursiveNameServer {
+			r.wantDNS = true
+		}
+	}
+	if sid := msg.GetOneOption(dhcpv6.OptionServerID); sid != nil {
+		switch msg.MessageType {
+		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeConfirm, dhcpv6.MessageTypeRebind:
+			return nil, drop("%v with a server id", msg.MessageType)
+		}
+		if string(sid.ToBytes()) != string(s.duid.ToBytes()) {
+			return nil, drop("client chose server %x", sid.ToBytes())
+		}
+	}
+	reply, err := s.answer(ctx, &r)
+	if err != nil || reply == nil {
+		return nil, err
+	}
+	if len(r.relays) == 0 {
+		return reply.ToBytes(), nil
+	}
+	wrapped, err := dhcpv6.NewRelayReplFromRelayForw(r.relays[0], reply)
+	if err != nil {
+		return nil, fmt.Errorf("wrap reply: %w", err)
+	}
+	return wrapped.ToBytes(), nil
+}
+
+// decide6 classifies a v6 request like decide does a v4 one.
+func (s *Server6) decide6(sn *snapshot, r *request6) decision6 {
+	var d decision6
+	remote, remoteOK := remoteMAC(r.remoteID)
+	relayNet := sn.network6For(r.link)
+	var relayCMTS int64
+	if relayNet != nil {
+		relayCMTS = relayNet.cmtsID
+	}
+	if m := sn.modems[r.mac]; r.macOK && m != nil {
+		d.kind, d.modem = store.KindCM, m
+		d.na = sn.network6Of(pick(m.cmtsID, relayCMTS), store.PurposeCM, r.link)
+		if d.na == nil {
+			d.refuse = "its CMTS has no IPv6 cable modem network"
+			return d
+		}
+		if !m.enabled {
+			if !d.na.walled {
+				d.refuse = "the modem is disabled"
+				return d
+			}
+			d.walled, d.file = true, sn.walledFile
+			return d
+		}
+		d.fixed = m.fixed6
+		if !d.fixed.IsValid() {
+			if a, err := store.DeriveIPv6(d.na.prefix, m.macText); err == nil {
+				d.fixed = a
+			}
+		}
+		d.file = configName(sn.cmFile, m.mac)
+		return d
+	}
+	owner := sn.modems[remote]
+	if !remoteOK {
+		owner = nil
+	}
+	if dev, ok := sn.mtas[r.mac]; (r.macOK && ok) || (owner != nil && strings.HasPrefix(strings.ToLower(r.vendor), "pktc")) {
+		d.kind = store.KindMTA
+		if ok && r.macOK {
+			d.modem = sn.modemsID[dev.modemID]
+		} else {
+			d.modem = owner
+		}
+		if d.modem == nil || !d.modem.enabled {
+			d.refuse = "the MTA's modem is unknown or disabled"
+			return d
+		}
+		d.na = sn.network6Of(d.modem.cmtsID, store.PurposeMTA, r.link)
+		if d.na == nil {
+			d.refuse = "the CMTS has no IPv6 MTA network"
+			return d
+		}
+		d.file = configName(sn.mtaFile, r.mac)
+		return d
+	}
+	if owner != nil {
+		d.kind, d.modem = store.KindCPE, owner
+		if !owner.enabled {
+			d.refuse = "its modem " + owner.macText + " is disabled"
+			return d
+		}
+		d.na = sn.network6Of(pick(owner.cmtsID, relayCMTS), store.PurposeCPE, r.link)
+		d.pd = sn.pdPoolsOf(pick(owner.cmtsID, relayCMTS))
+		if d.na == nil && len(d.pd) == 0 {
+			d.refuse = "the CMTS has no IPv6 CPE network or prefix pool"
+		}
+		return d
+	}
+	if relayNet != nil && relayNet.purpose == store.PurposeServer && len(r.relays) == 0 {
+		d.kind, d.na = store.KindUnknown, relayNet
+		return d
+	}
+	d.kind, d.refuse = store.KindUnknown, "unknown device"
+	if r.macOK {
+		d.refuse += " " + macText(r.mac)
+	}
+	return d
+}
+
+type decision6 struct {
+	kind   string
+	modem  *modemInfo
+	na     *network6   // IA_NA from here
+	pd     []*network6 // IA_PD from these networks' pools
+	fixed  netip.Addr
+	file   string
+	walled bool
+	refuse string
+}
+
+// remoteMAC reads the modem's MAC from option 37's data: DOCSIS CMTSes send
+// the 6-byte MAC (some with a type/length prefix, as in option 82).
+func remoteMAC(b []byte) ([6]byte, bool) { return macFromRemoteID(b) }
+
+// answer builds the reply to a client message (RFC 8415 §18.3).
+func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, error) {
+	sn := s.snap.Load()
+	msg := r.msg
+	now := s.now()
+	reply := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeReply, TransactionID: msg.TransactionID}
+	if cid := msg.GetOneOption(dhcpv6.OptionClientID); cid != nil {
+		reply.AddOption(cid)
+	}
+	reply.AddOption(dhcpv6.OptServerID(s.duid))
+
+	d := s.decide6(sn, r)
+	var ops []store.LeaseOp
+	commit := false
+	switch msg.MessageType {
+	case dhcpv6.MessageTypeSolicit:
+		if d.refuse != "" {
+			s.stats.refused.Add(1)
+			return nil, drop("refused: %s", d.refuse)
+		}
+		rapid := msg.GetOneOption(dhcpv6.OptionRapidCommit) != nil
+		if rapid {
+			reply.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionRapidCommit})
+			commit = true
+		} else {
+			reply.MessageType = dhcpv6.MessageTypeAdvertise
+		}
+		ops = s.assign(r, d, reply, now, commit, false)
+	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
+		if d.refuse != "" {
+			s.stats.refused.Add(1)
+			reply.AddOption(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoAddrsAvail, StatusMessage: d.refuse})
+			break
+		}
+		commit = true
+		ops = s.assign(r, d, reply, now, true, msg.MessageType != dhcpv6.MessageTypeRequest)
+	case dhcpv6.MessageTypeRelease, dhcpv6.MessageTypeDecline:
+		ops = s.release(r, d, reply, now, msg.MessageType == dhcpv6.MessageTypeDecline)
+		commit = true
+	case dhcpv6.MessageTypeConfirm:
+		onLink := true
+		for _, ia := range msg.Options.IANA() {
+			for _, a := range ia.Options.Addresses() {
+				ip, _ := netip.AddrFromSlice(a.IPv6Addr)
+				if d.na == nil || !d.na.prefix.Contains(ip.Unmap()) {
+					onLink = false
+				}
+			}
+		}
+		if onLink {
+			reply.AddOption(&dhcpv6.OptStatusCode{StatusCode: iana.StatusSuccess, StatusMessage: "all addresses on link"})
+		} else {
+			reply.AddOption(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNotOnLink, StatusMessage: "an address is not on the client's link"})
+		}
+	case dhcpv6.MessageTypeInformationRequest:
+	default:
+		return nil, drop("message type %v", msg.MessageType)
+	}
+	s.addOptions(sn, r, d, reply)
+	if commit && len(ops) > 0 {
+		if err := s.cfg.Leases.CommitLeases(ctx, ops...); err != nil {
+			return nil, fmt.Errorf("commit bindings: %w", err)
+		}
+		s.stats.leasesCommitted.Add(int64(len(ops)))
+	}
+	return reply, nil
+}
+
+// addOptions adds DNS when asked and the CableLabs sub-options the client
+// listed in its vendor ORO.
+func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcpv6.Message) {
+	nw := d.na
+	if nw == nil && len(d.pd) > 0 {
+		nw = d.pd[0]
+	}
+	if nw == nil {
+		return
+	}
+	if r.wantDNS && len(nw.dns) > 0 {
+		reply.AddOption(dhcpv6.OptDNS(ip6s(nw.dns)...))
+	}
+	if len(r.oro) == 0 || (d.kind != store.KindCM && d.kind != store.KindMTA && !d.walled) {
+		return
+	}
+	tftp := sn.tftp6
+	if !tftp.IsValid() {
+		tftp = sn.server6
+	}
+	var subs dhcpv6.Options
+	for _, code := range r.oro {
+		var b []byte
+		switch code {
+		case clTFTPServers:
+			if tftp.IsValid() {
+				b = tftp.AsSlice()
+			}
+		case clConfigFile:
+			b = []byte(d.file)
+		case clSyslogServers:
+			b = ipBytes(nw.log)
+		case clTimeServers:
+			b = ipBytes(nw.time)
+		case clTimeOffset:
+			b = u32(uint32(nw.timeOffset))
+		}
+		if len(b) > 0 {
+			subs = append(subs, &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(code), OptionData: b})
+		}
+	}
+	if len(subs) > 0 {
+		reply.AddOption(&dhcpv6.OptVendorOpts{EnterpriseNumber: clEnterprise, VendorOpts: subs})
+	}
+}
+
+func ip6s(as []netip.Addr) []net.IP {
+	out := make([]net.IP, len(as))
+	for i, a := range as {
+		out[i] = a.AsSlice()
+	}
+	return out
+}
