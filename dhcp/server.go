@@ -133,6 +133,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("dhcp listen %s: %w", cfg.Addr, err)
 	}
 	s.raw = pc
+	// A CMTS reboot storm arrives in bursts: a deep socket buffer keeps
+	// them from being dropped while the workers catch up.
+	if uc, ok := pc.(*net.UDPConn); ok {
+		uc.SetReadBuffer(8 << 20)
+		uc.SetWriteBuffer(4 << 20)
+	}
 	s.conn = ipv4.NewPacketConn(pc)
 	if err := s.conn.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true); err != nil {
 		pc.Close()

@@ -115,6 +115,8 @@ func New6(ctx context.Context, cfg Config6) (*Server6, error) {
 	if s.conn, err = net.ListenUDP("udp6", ua); err != nil {
 		return nil, fmt.Errorf("dhcp6 listen %s: %w", cfg.Addr, err)
 	}
+	s.conn.SetReadBuffer(8 << 20) // reboot storms come in bursts
+	s.conn.SetWriteBuffer(4 << 20)
 	s.log.Info("DHCPv6 ready", "addr", s.conn.LocalAddr().String(), "bindings", len(list), "networks", len(sn.nets6))
 	return s, nil
 }
