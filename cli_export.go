@@ -14,12 +14,15 @@ import (
 )
 
 func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	help := `Usage: ip6m export dhcpd [--data DIR] [FILE]
+	help := `Usage: ip6m export dhcpd|dhcpd6 [--data DIR] [FILE]
 
-Writes an ISC dhcpd.conf equivalent to the inventory (classes, shared
-networks and subnets, pools, hosts, the PacketCable option 122 space), as
-the original IP6M generated one. FILE defaults to standard output; an
-existing FILE is replaced atomically.
+dhcpd   writes an ISC dhcpd.conf equivalent to the inventory (classes, shared
+        networks and subnets, pools, hosts, the PacketCable option 122 space)
+dhcpd6  writes the ISC dhcpd6.conf equivalent (the CableLabs option space,
+        subnet6 with range6 and prefix6, hosts with fixed-address6 and
+        docsis.configuration-file), as the original IP6M generated them.
+
+FILE defaults to standard output; an existing FILE is replaced atomically.
 `
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, help)
@@ -29,8 +32,11 @@ existing FILE is replaced atomically.
 		return 0
 	}
 	what := args[0]
-	if what != "dhcpd" {
-		fmt.Fprintf(stderr, "ip6m export: unknown format %q (known: dhcpd)\n\n%s", what, help)
+	export := map[string]func(context.Context, dhcp.ExportSource, io.Writer, string, time.Time) error{
+		"dhcpd": dhcp.ExportDHCPD, "dhcpd6": dhcp.ExportDHCPD6,
+	}[what]
+	if export == nil {
+		fmt.Fprintf(stderr, "ip6m export: unknown format %q (known: dhcpd, dhcpd6)\n\n%s", what, help)
 		return 2
 	}
 	fs := flag.NewFlagSet("export "+what, flag.ContinueOnError)
@@ -56,13 +62,13 @@ existing FILE is replaced atomically.
 	}
 	defer st.Close()
 	if file == "" || file == "-" {
-		if err := dhcp.ExportDHCPD(ctx, st, stdout, version, time.Now()); err != nil {
+		if err := export(ctx, st, stdout, version, time.Now()); err != nil {
 			fmt.Fprintln(stderr, "ip6m export:", err)
 			return 1
 		}
 		return 0
 	}
-	if err := writeFileAtomic(file, func(w io.Writer) error { return dhcp.ExportDHCPD(ctx, st, w, version, time.Now()) }); err != nil {
+	if err := writeFileAtomic(file, func(w io.Writer) error { return export(ctx, st, w, version, time.Now()) }); err != nil {
 		fmt.Fprintln(stderr, "ip6m export:", err)
 		return 1
 	}

@@ -273,3 +273,117 @@ func dhcpdBytes(b []byte) string {
 func comment(s string) string {
 	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
 }
+
+// ExportDHCPD6 writes the ISC dhcpd6.conf equivalent of the v6 inventory in
+// the seed's layout: the CableLabs option space (vsio 4491), one subnet6
+// per v6 network (in a shared-network per CMTS) with range6 and prefix6,
+// and a host per enabled modem with its MAC-derived (or overridden)
+// fixed-address6 and its config file.
+func ExportDHCPD6(ctx context.Context, src ExportSource, w io.Writer, version string, at time.Time) error {
+	sn, err := loadSnapshot(ctx, src)
+	if err != nil {
+		return err
+	}
+	cmtsList, err := src.ListCMTS(ctx)
+	if err != nil {
+		return err
+	}
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("# ISC dhcpd6.conf written by ip6m %s on %s.\n", version, at.UTC().Format(time.RFC3339))
+	p("# It hands out what ip6m's DHCPv6 server would; ip6m builds the config files it names over TFTP.\n\n")
+	p("authoritative;\n\n# CableLabs vendor options (CL-SP-CANN-DHCP-Reg), as in the seed.\n")
+	p("option space docsis code width 2 length width 2 hash size 100;\n")
+	p("option docsis.tftp-servers code 32 = array of ip6-address;\n")
+	p("option docsis.configuration-file code 33 = text;\n")
+	p("option docsis.syslog-servers code 34 = array of ip6-address;\n")
+	p("option docsis.device-id code 36 = string;\n")
+	p("option docsis.time-servers code 37 = array of ip6-address;\n")
+	p("option docsis.time-offset code 38 = signed integer 32;\n")
+	p("option vsio.docsis code 4491 = encapsulate docsis;\n\n")
+	tftp := sn.tftp6
+	if !tftp.IsValid() {
+		tftp = sn.server6
+	}
+	cmtsName := map[int64]string{}
+	for _, c := range cmtsList {
+		cmtsName[c.ID] = c.Name
+	}
+	groups := map[int64][]*network6{}
+	var order []int64
+	for _, n := range sn.nets6 {
+		if _, ok := groups[n.cmtsID]; !ok {
+			order = append(order, n.cmtsID)
+		}
+		groups[n.cmtsID] = append(groups[n.cmtsID], n)
+	}
+	for _, cid := range order {
+		in := ""
+		if cid != 0 {
+			p("shared-network %q {\n", cmtsName[cid])
+			in = "\t"
+		} else {
+			p("# The server's own networks.\n")
+		}
+		for _, n := range groups[cid] {
+			p("%ssubnet6 %s {\n", in, n.prefix)
+			if n.name != "" {
+				p("%s\t# %s (%s)\n", in, comment(n.name), n.purpose)
+			}
+			for _, r := range n.ranges {
+				p("%s\trange6 %s %s;\n", in, r.first, r.last)
+			}
+			for _, pool := range n.pools {
+				p("%s\tprefix6 %s %s /%d;\n", in, pool.first, pool.last, pool.bits)
+			}
+			if len(n.dns) > 0 {
+				p("%s\toption dhcp6.name-servers %s;\n", in, joinAddrs(n.dns))
+			}
+			if n.purpose == store.PurposeCM || n.purpose == store.PurposeMTA {
+				if len(n.log) > 0 {
+					p("%s\toption docsis.syslog-servers %s;\n", in, joinAddrs(n.log))
+				}
+				if len(n.time) > 0 {
+					p("%s\toption docsis.time-servers %s;\n", in, joinAddrs(n.time))
+				}
+				if tftp.IsValid() {
+					p("%s\toption docsis.tftp-servers %s;\n", in, tftp)
+				}
+				p("%s\toption docsis.time-offset %d;\n", in, n.timeOffset)
+			}
+			if n.validLife > 0 {
+				secs := int64(n.validLife / time.Second)
+				p("%s\tdefault-lease-time %d;\n%s\tmax-lease-time %d;\n", in, secs, in, secs)
+			}
+			p("%s}\n", in)
+		}
+		if cid != 0 {
+			p("}\n")
+		}
+		p("\n")
+	}
+	p("# Hosts: cable modems with their fixed IPv6 address (the seed's MAC-derived form) and config file.\n")
+	mods := make([]*modemInfo, 0, len(sn.modems))
+	for _, m := range sn.modems {
+		mods = append(mods, m)
+	}
+	slices.SortFunc(mods, func(a, b *modemInfo) int { return strings.Compare(a.macText, b.macText) })
+	for _, m := range mods {
+		if !m.enabled {
+			continue
+		}
+		n := sn.network6Of(m.cmtsID, store.PurposeCM, netip.Addr{})
+		if n == nil {
+			continue
+		}
+		addr := m.fixed6
+		if !addr.IsValid() {
+			if addr, err = store.DeriveIPv6(n.prefix, m.macText); err != nil {
+				return err
+			}
+		}
+		p("host cm-%s {\n\thardware ethernet %s;\n\tfixed-address6 %s;\n\toption docsis.configuration-file %q;\n}\n",
+			strings.ReplaceAll(m.macText, ":", ""), m.macText, addr, configName(sn.cmFile, m.mac))
+	}
+	return b.Flush()
+}
