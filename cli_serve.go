@@ -151,7 +151,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 
 	var services []service
 	var shown []ui.Service // what the dashboard lists
-	var preview ui.Previewer
+	var preview, preview6 ui.Previewer
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -170,6 +170,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Error(bindAdvice("DHCPv6", cfg.dhcp6, err))
 		} else {
 			services = append(services, service{"DHCPv6", d6.Run})
+			preview6 = d6
 			shown = append(shown, ui.Service{Name: "DHCPv6", Addr: d6.Addr().String(), Counters: func() []ui.Counter {
 				return dhcpCounters(d6.Stats())
 			}})
@@ -196,7 +197,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6})
 		if err != nil {
 			return err
 		}

@@ -624,3 +624,36 @@ func ip6s(as []netip.Addr) []net.IP {
 	}
 	return out
 }
+
+// Preview classifies a modem's Solicit as it would arrive through its
+// CMTS (link-address in its CMTS's v6 CM prefix), for the UI.
+func (s *Server6) Preview(mac string) (Preview, error) {
+	b, err := store.MACBytes(mac)
+	if err != nil {
+		return Preview{}, err
+	}
+	sn := s.snap.Load()
+	r := &request6{mac: b, macOK: true, remoteID: b[:], vendor: "docsis3.0"}
+	if m := sn.modems[b]; m != nil {
+		if n := sn.network6Of(m.cmtsID, store.PurposeCM, netip.Addr{}); n != nil {
+			r.link = n.prefix.Addr().Next()
+		}
+	}
+	d := s.decide6(sn, r)
+	p := Preview{Kind: d.kind, File: d.file, Walled: d.walled, Refuse: d.refuse}
+	if d.na != nil {
+		p.Network = d.na.prefix.String()
+		if d.na.name != "" {
+			p.Network += " (" + d.na.name + ")"
+		}
+	}
+	if d.fixed.IsValid() {
+		p.Fixed = d.fixed.String()
+		s.binds.mu.Lock()
+		if bd := s.binds.byPrefix[netip.PrefixFrom(d.fixed, 128)]; bd != nil && bd.state == store.StateActive && bd.expires.After(s.now()) {
+			p.Leased = d.fixed.String()
+		}
+		s.binds.mu.Unlock()
+	}
+	return p, nil
+}

@@ -411,3 +411,15 @@ func TestV6OverSockets(t *testing.T) {
 		t.Fatalf("inner reply %v", inner)
 	}
 }
+
+func TestV6Preview(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:200::")
+	p, err := f.srv6.Preview(f.modem.MAC)
+	if err != nil || p.Kind != store.KindCM || p.Fixed != "2001:db8:4:11:0:4432:c821:9e7" || p.File != "cm/4432c82109e7.cfg" || p.Leased != "" {
+		t.Fatalf("preview: %+v, %v", p, err)
+	}
+	f.exchange6(t, relayed(t, cmSolicit(t, macModem, dhcpv6.WithRapidCommit), linkCM, macModem[:], 1))
+	if p, _ := f.srv6.Preview(f.modem.MAC); p.Leased != p.Fixed {
+		t.Fatalf("preview after binding: %+v", p)
+	}
+}

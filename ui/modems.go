@@ -188,8 +188,10 @@ type modemView struct {
 	CPEs     []store.CPE
 	Audit    []store.AuditEntry
 	Leases   []store.Lease4
-	// DHCP is what the DHCPv4 server would answer now (nil: not running).
-	DHCP *dhcp.Preview
+	// DHCP and DHCP6 are what the DHCP servers would answer now (nil: not
+	// running here).
+	DHCP  *dhcp.Preview
+	DHCP6 *dhcp.Preview
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -231,13 +233,19 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 		s.fail(w, r, err)
 		return
 	}
-	if s.cfg.DHCP4 != nil {
-		p, err := s.cfg.DHCP4.Preview(m.MAC)
+	for _, pv := range []struct {
+		src Previewer
+		dst **dhcp.Preview
+	}{{s.cfg.DHCP4, &v.DHCP}, {s.cfg.DHCP6, &v.DHCP6}} {
+		if pv.src == nil {
+			continue
+		}
+		p, err := pv.src.Preview(m.MAC)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		v.DHCP = &p
+		*pv.dst = &p
 	}
 	if v.Leases, err = s.st.ModemLeases4(ctx, m.ID); err != nil {
 		s.fail(w, r, err)

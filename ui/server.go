@@ -43,6 +43,8 @@ type Config struct {
 	// DHCP4 answers "what would this modem get?" with the running DHCPv4
 	// server's own decision; nil when DHCPv4 does not run here.
 	DHCP4 Previewer
+	// DHCP6 is the same for DHCPv6.
+	DHCP6 Previewer
 }
 
 // Previewer is the DHCP server's decision for one device.
