@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -357,14 +356,4 @@ func dropKind(reason string) string {
 		}
 	}
 	return "other"
-}
-
-// sortedDrops lists drop counters for logs and tests.
-func (st Stats) sortedDrops() []string {
-	var out []string
-	for k, v := range st.Drops {
-		out = append(out, fmt.Sprintf("%s=%d", k, v))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -158,7 +158,7 @@ func (s *Server) request(ctx context.Context, sn *snapshot, in inbound4, r Reque
 	switch {
 	case sid.IsValid():
 		// SELECTING: the client answers an offer, ours or another server's.
-		if our := s.serverID(sn, in, nil); sid != our {
+		if our := s.serverID(sn, in); sid != our {
 			s.leases.mu.Lock()
 			if l := s.leases.byClient[client]; l != nil && l.state == store.StateOffered {
 				s.leases.end(l, store.StateExpired, now, 0)
@@ -183,9 +183,6 @@ func (s *Server) request(ctx context.Context, sn *snapshot, in inbound4, r Reque
 		return nil, drop("refused: %s", d.Refuse)
 	}
 	if !d.Network.prefix.Contains(want) {
-		if state == "init-reboot" || state == "selecting" {
-			return s.nak(sn, in, fmt.Sprintf("%s is not on the client's network %s", want, d.Network.prefix))
-		}
 		return s.nak(sn, in, fmt.Sprintf("%s is not on the client's network %s", want, d.Network.prefix))
 	}
 
@@ -335,7 +332,7 @@ func leaseTime(nw *network4, req *dhcpv4.DHCPv4) time.Duration {
 
 // serverID is the server identifier for a reply: the configured one, else
 // the address the request arrived on.
-func (s *Server) serverID(sn *snapshot, in inbound4, nw *network4) netip.Addr {
+func (s *Server) serverID(sn *snapshot, in inbound4) netip.Addr {
 	if sn.serverID.IsValid() {
 		return sn.serverID
 	}
@@ -354,7 +351,7 @@ func (s *Server) reply(sn *snapshot, in inbound4, d Decision, l *lease, mt dhcpv
 		return nil, err
 	}
 	resp.UpdateOption(dhcpv4.OptMessageType(mt))
-	sid := s.serverID(sn, in, d.Network)
+	sid := s.serverID(sn, in)
 	resp.UpdateOption(dhcpv4.OptServerIdentifier(sid.AsSlice()))
 	nw := d.Network
 	if l != nil {
@@ -412,7 +409,7 @@ func (s *Server) nak(sn *snapshot, in inbound4, msg string) (*dhcpv4.DHCPv4, err
 		return nil, err
 	}
 	resp.UpdateOption(dhcpv4.OptMessageType(dhcpv4.MessageTypeNak))
-	resp.UpdateOption(dhcpv4.OptServerIdentifier(s.serverID(sn, in, nil).AsSlice()))
+	resp.UpdateOption(dhcpv4.OptServerIdentifier(s.serverID(sn, in).AsSlice()))
 	resp.UpdateOption(dhcpv4.OptMessage(msg))
 	resp.YourIPAddr, resp.ClientIPAddr = net.IPv4zero, net.IPv4zero
 	if ip4(req.GatewayIPAddr).IsValid() {

@@ -80,11 +80,7 @@ func Import(ctx context.Context, st *store.Store, path string, opts Options) (Re
 	if err != nil {
 		return rep.done(), err
 	}
-	w := newWalker(rep)
-	w.walk(stmts, where{sc: w.global})
-	m := &mapper{w: w, inv: inv, opts: opts, rep: rep, file: filepath.Base(path)}
-	b := m.run()
-	rep.Errors = append(rep.Errors, w.errs...)
+	b := mapStmts(rep, stmts, inv, opts)
 	if len(rep.Errors) > 0 {
 		slices.SortStableFunc(rep.Errors, func(a, b Note) int { return comparePos(a.Pos, b.Pos) })
 		return rep.done(), fmt.Errorf("%d errors in %s (first: %s: %s): %w", len(rep.Errors), path, rep.Errors[0].Pos, rep.Errors[0].Text, ErrInvalid)
@@ -96,6 +92,23 @@ func Import(ctx context.Context, st *store.Store, path string, opts Options) (Re
 		return rep.done(), err
 	}
 	return rep.done(), nil
+}
+
+// mapStmts maps a parsed file onto the inventory inv, adding errors and
+// notes to rep; it reads and writes nothing else.
+func mapStmts(rep *Report, stmts []*Stmt, inv *inventory, opts Options) *batch {
+	w := newWalker(rep)
+	w.walk(stmts, where{sc: w.global})
+	m := &mapper{w: w, inv: inv, opts: opts, rep: rep, file: filepath.Base(rep.File)}
+	b := m.run()
+	rep.Errors = append(rep.Errors, w.errs...)
+	return b
+}
+
+func newInventory() *inventory {
+	return &inventory{cmts: map[string]store.CMTS{}, plans: map[string]store.Plan{}, nets: map[netip.Prefix]store.Network{},
+		modems: map[string]store.ModemRow{}, mtas: map[string]store.MTA{}, cpes: map[string]store.CPE{},
+		fixed: map[netip.Addr]string{}, settings: map[string]string{}}
 }
 
 func comparePos(a, b Pos) int {
@@ -118,9 +131,7 @@ type inventory struct {
 }
 
 func loadInventory(ctx context.Context, st *store.Store) (*inventory, error) {
-	inv := &inventory{cmts: map[string]store.CMTS{}, plans: map[string]store.Plan{}, nets: map[netip.Prefix]store.Network{},
-		modems: map[string]store.ModemRow{}, mtas: map[string]store.MTA{}, cpes: map[string]store.CPE{},
-		fixed: map[netip.Addr]string{}, settings: map[string]string{}}
+	inv := newInventory()
 	cl, err := st.ListCMTS(ctx)
 	if err != nil {
 		return nil, err

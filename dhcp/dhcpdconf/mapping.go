@@ -24,7 +24,10 @@ type mapper struct {
 	modems  map[string]*modemItem // every modem of the file, by MAC
 	devices map[string]string     // MAC → kind, for everything imported
 	fixed   map[netip.Addr]string // fixed address → MAC, file and store
-	b       *batch
+	// remoteCMTS maps a modem to the remote-id class (named after its
+	// CMTS, as the seed's "CMTS-1") whose rule names it.
+	remoteCMTS map[string]string
+	b          *batch
 }
 
 type poolRange struct {
@@ -51,6 +54,16 @@ func (m *mapper) run() *batch {
 	m.assignRanges()
 	for _, s := range m.w.subnets {
 		m.strong[s] = m.strongPurpose(s)
+	}
+	m.remoteCMTS = map[string]string{}
+	for _, c := range m.w.classOrd {
+		if c.byRemote && !c.spawn {
+			for _, r := range c.rules {
+				if _, ok := m.remoteCMTS[r.modem]; !ok {
+					m.remoteCMTS[r.modem] = c.name
+				}
+			}
+		}
 	}
 	m.classifyHosts()
 	for _, s := range m.w.subnets {
@@ -272,6 +285,13 @@ func (m *mapper) decideSubnet(s *subnetDecl) {
 				s.cmtsName = c.name
 				return
 			}
+		}
+	}
+	// A subnet of fixed addresses: the remote-id class naming its modems.
+	for _, h := range s.hosts {
+		if name, ok := m.remoteCMTS[h.mac]; ok {
+			s.cmtsName = name
+			return
 		}
 	}
 	s.cmtsName = m.opts.CMTS
@@ -596,16 +616,7 @@ func (m *mapper) devicesOut(plans map[string]string) {
 			single = ""
 		}
 	}
-	remoteCMTS := map[string]string{} // modem → CMTS-named remote-id class
-	for _, c := range m.w.classOrd {
-		if c.byRemote && !c.spawn {
-			for _, r := range c.rules {
-				if _, ok := remoteCMTS[r.modem]; !ok {
-					remoteCMTS[r.modem] = c.name
-				}
-			}
-		}
-	}
+	remoteCMTS := m.remoteCMTS
 	noCMTS := 0
 	addModem := func(mac string, fixed netip.Addr, pos Pos, enabled bool, note, cmts string) {
 		if k := m.kindInStore(mac); k != "" {

@@ -23,12 +23,12 @@ type scope struct {
 
 // params are the parameters one scope sets itself.
 type params struct {
-	routers, dns, timeSrv, logSrv *addrsAt
+	routers, dns, timeSrv, logSrv  *addrsAt
 	timeOffset, defLease, maxLease *intAt
-	domain, filename              *textAt
-	denyBooting                   bool
-	denyUnknown                   bool // deny unknown-clients outside any pool
-	pktc                          bool // packetcable options: the scope is for MTAs
+	domain, filename               *textAt
+	denyBooting                    bool
+	denyUnknown                    bool // deny unknown-clients outside any pool
+	pktc                           bool // packetcable options: the scope is for MTAs
 }
 
 type addrsAt struct {
@@ -367,30 +367,30 @@ func (w *walker) stmt(s *Stmt, in where) {
 
 // ignored are server-wide statements ip6m does not need, and why.
 var ignored = map[string]string{
-	"authoritative":          "ip6m answers authoritatively on the networks it knows",
-	"not":                    "ip6m answers authoritatively on the networks it knows",
-	"ddns-update-style":      "ip6m does not update DNS zones",
-	"ddns-updates":           "ip6m does not update DNS zones",
-	"log-facility":           "ip6m logs through its own logger",
-	"log":                    "ip6m logs every grant itself (LEASE LOG|ip|remote-id|client-id) and keeps a lease history",
-	"omapi-port":             "ip6m has its own web UI and API",
-	"omapi-key":              "ip6m has its own web UI and API",
-	"key":                    "ip6m has its own web UI and API",
-	"use-host-decl-names":    "ip6m names devices by MAC",
-	"one-lease-per-client":   "ip6m keeps one lease per client",
-	"ping-check":             "ip6m tracks its own leases",
-	"ping-timeout":           "ip6m tracks its own leases",
-	"lease-file-name":        "ip6m keeps leases in its database",
-	"pid-file-name":          "ip6m runs as one process",
-	"db-time-format":         "ip6m keeps leases in its database",
-	"update-static-leases":   "ip6m records leases of fixed addresses too",
-	"stash-agent-options":    "ip6m reads option 82 from every request",
-	"always-reply-rfc1048":   "ip6m always answers with options",
-	"get-lease-hostnames":    "ip6m does not look up host names",
-	"local-port":             "ip6m's listen address is a flag of ip6m serve",
-	"local-address":          "ip6m's listen address is a flag of ip6m serve",
-	"min-lease-time":         "ip6m uses the network's lease time (less if the client asks)",
-	"boot-unknown-clients":   "ip6m's unknown-modem policy is per network",
+	"authoritative":              "ip6m answers authoritatively on the networks it knows",
+	"not":                        "ip6m answers authoritatively on the networks it knows",
+	"ddns-update-style":          "ip6m does not update DNS zones",
+	"ddns-updates":               "ip6m does not update DNS zones",
+	"log-facility":               "ip6m logs through its own logger",
+	"log":                        "ip6m logs every grant itself (LEASE LOG|ip|remote-id|client-id) and keeps a lease history",
+	"omapi-port":                 "ip6m has its own web UI and API",
+	"omapi-key":                  "ip6m has its own web UI and API",
+	"key":                        "ip6m has its own web UI and API",
+	"use-host-decl-names":        "ip6m names devices by MAC",
+	"one-lease-per-client":       "ip6m keeps one lease per client",
+	"ping-check":                 "ip6m tracks its own leases",
+	"ping-timeout":               "ip6m tracks its own leases",
+	"lease-file-name":            "ip6m keeps leases in its database",
+	"pid-file-name":              "ip6m runs as one process",
+	"db-time-format":             "ip6m keeps leases in its database",
+	"update-static-leases":       "ip6m records leases of fixed addresses too",
+	"stash-agent-options":        "ip6m reads option 82 from every request",
+	"always-reply-rfc1048":       "ip6m always answers with options",
+	"get-lease-hostnames":        "ip6m does not look up host names",
+	"local-port":                 "ip6m's listen address is a flag of ip6m serve",
+	"local-address":              "ip6m's listen address is a flag of ip6m serve",
+	"min-lease-time":             "ip6m uses the network's lease time (less if the client asks)",
+	"boot-unknown-clients":       "ip6m's unknown-modem policy is per network",
 	"dynamic-bootp-lease-length": "ip6m does not serve BOOTP",
 }
 
