@@ -183,6 +183,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 		// The statements were prepared once on the single writer
 		// connection; tx.Stmt reuses them on it.
 		up4 := tx.StmtContext(ctx, s.leaseStmts.up4)
+		ren4 := tx.StmtContext(ctx, s.leaseStmts.ren4)
 		up6 := tx.StmtContext(ctx, s.leaseStmts.up6)
 		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
 		now := s.unixNow()
@@ -194,9 +195,22 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 					return fmt.Errorf("commit leases: unknown event %q", op.Event)
 				}
 				if l := op.V4; l != nil {
-					if _, err := up4.ExecContext(ctx, l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
-						l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix()); err != nil {
-						return fmt.Errorf("lease %s: %w", l.IP, err)
+					// A renewal changes only columns no index covers, so an
+					// UPDATE of those is cheaper than the full upsert.
+					renewed := false
+					if op.Event == EventRenew {
+						res, err := ren4.ExecContext(ctx, l.State, l.Ends.Unix(), l.GiAddr, l.RemoteID, l.CircuitID, l.IP, l.MAC, nullID(l.ModemID), l.Starts.Unix())
+						if err != nil {
+							return fmt.Errorf("lease %s: %w", l.IP, err)
+						}
+						n, _ := res.RowsAffected()
+						renewed = n == 1
+					}
+					if !renewed {
+						if _, err := up4.ExecContext(ctx, l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
+							l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+							return fmt.Errorf("lease %s: %w", l.IP, err)
+						}
 					}
 					if l.State == StateOffered {
 						continue // offers are not history: nobody held the address yet
@@ -227,7 +241,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
-	up4, up6, hist *sql.Stmt
+	up4, ren4, up6, hist *sql.Stmt
 }
 
 // prepareLeaseStmts prepares the lease statements on first use (only the
@@ -251,6 +265,8 @@ func (s *Store) prepareLeaseStmts() error {
 			ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
 				network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
 				circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`),
+		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, giaddr = ?, remote_id = ?, circuit_id = ?
+			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ?`),
 		up6: prep(`INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
@@ -260,7 +276,7 @@ func (s *Store) prepareLeaseStmts() error {
 			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 	}
 	if err != nil {
-		for _, st := range []*sql.Stmt{ls.up4, ls.up6, ls.hist} {
+		for _, st := range []*sql.Stmt{ls.up4, ls.ren4, ls.up6, ls.hist} {
 			if st != nil {
 				st.Close()
 			}

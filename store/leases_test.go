@@ -167,3 +167,38 @@ func TestLease4ByIPAndMTAByMAC(t *testing.T) {
 		t.Fatalf("missing MTA: %v", err)
 	}
 }
+
+// TestRenewPath: a renewal of the same holding updates the end time; a
+// "renewal" that does not match the stored row (another MAC) falls back to
+// the full upsert, so the row is always what the server said.
+func TestRenewPath(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	g := grant4("10.10.1.5", "44:32:c8:21:09:e7", StateActive)
+	if err := st.CommitLeases(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	r := g
+	l := *g.V4
+	l.Ends = l.Ends.Add(time.Hour)
+	r.V4, r.Event = &l, EventRenew
+	if err := st.CommitLeases(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Lease4ByIP(ctx, "10.10.1.5")
+	if !got.Ends.Equal(l.Ends) || got.MAC != l.MAC {
+		t.Fatalf("after renew: %+v", got)
+	}
+	other := l
+	other.MAC = "00:00:ca:00:00:01"
+	r.V4 = &other
+	if err := st.CommitLeases(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Lease4ByIP(ctx, "10.10.1.5"); got.MAC != other.MAC {
+		t.Fatalf("a renewal for another MAC did not replace the row: %+v", got)
+	}
+	if h, _ := st.AddressHistory(ctx, "10.10.1.5", 10); len(h) != 3 || h[0].Event != EventRenew {
+		t.Fatalf("history: %+v", h)
+	}
+}

@@ -144,7 +144,7 @@ func (s *Store) Close() error {
 		s.commitMu.Unlock()
 		close(s.closing)
 		<-s.committerDone // queued lease changes are committed first
-		for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.up6, s.leaseStmts.hist} {
+		for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist} {
 			if st != nil {
 				st.Close()
 			}
