@@ -13,6 +13,12 @@
 // render a service plan (text/template) for one modem and encode it; a
 // Compiler keeps the parsed plans for the TFTP server and the UI.
 //
+// For a TFTP server that builds files per request, Options.TFTPTimestamp and
+// Options.TFTPModemAddress add TLV 19 (TFTP server timestamp) and TLV 20
+// (provisioned modem address; TLV 59 for IPv6) after the text's TLVs and
+// before the MICs, so that both MICs cover them and a CMTS with TFTP
+// enforcement can check them. The reference has no such option.
+//
 // SNMP object names resolve through a built-in table generated from the MIB
 // modules the reference loads (go generate; see gen_mibtable.go), so no MIB
 // files are read at run time. Labels defined in two modules resolve to the

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Mode selects how a config text is assembled into a file.
@@ -39,6 +40,18 @@ type Options struct {
 	// ExtendedMIC, when set, computes the DOCSIS 3.0 Extended CMTS MIC
 	// (TLV 43.6) and appends it before the CM MIC.
 	ExtendedMIC *ExtendedMIC
+	// TFTPTimestamp, when not zero, adds TLV 19 (TFTP server timestamp:
+	// seconds since 1970 as 4 bytes) to a CM file, and TFTPModemAddress,
+	// when valid, adds TLV 20 (an IPv4 address: the provisioned modem
+	// address) or TLV 59 (an IPv6 address), so that a CMTS enforcing TFTP
+	// can check when and to whom the file was served. They go after the
+	// text's TLVs and before the Extended CMTS MIC and the CM MIC, so the
+	// CM MIC covers them and the CMTS MIC covers TLV 19 and 20 (both are
+	// in its type list; 59 is not, so only an ExtendedMIC naming it covers
+	// it). A text that sets the same TLV itself is an error, as is either
+	// option in an MTA file. Times before 1970 or after 2106 are an error.
+	TFTPTimestamp    time.Time
+	TFTPModemAddress netip.Addr
 	// ReadFile reads the files named by ManufacturerCVC "f", DigitMap "f"
 	// and the other file keywords. Nil makes them an error.
 	ReadFile func(name string) ([]byte, error)
@@ -714,4 +727,46 @@ func appendAddr(dst []byte, a netip.Addr) []byte {
 	}
 	b := a.As16()
 	return append(dst, b[:]...)
+}
+
+// appendTFTPStamp adds TLV 19 and TLV 20 (or 59) as Options asks.
+func (e *encoder) appendTFTPStamp() error {
+	ts, addr := e.opts.TFTPTimestamp, e.opts.TFTPModemAddress
+	if ts.IsZero() && !addr.IsValid() {
+		return nil
+	}
+	addrCode := byte(20)
+	if addr.IsValid() {
+		addr = addr.Unmap()
+		if addr.Is6() {
+			addrCode = 59
+		}
+	}
+	var clash byte
+	if err := walkTop(e.buf, false, func(code byte, _ []byte) {
+		if (code == 19 && !ts.IsZero()) || (code == addrCode && addr.IsValid()) {
+			clash = code
+		}
+	}); err != nil {
+		return err
+	}
+	if clash != 0 {
+		return fmt.Errorf("TLV %d is set in the text and by the TFTP server options; remove it from the text", clash)
+	}
+	if !ts.IsZero() {
+		sec := ts.Unix()
+		if sec < 0 || sec > 1<<32-1 {
+			return fmt.Errorf("TFTP timestamp %s does not fit TLV 19 (seconds since 1970 in 32 bits)", ts.UTC().Format(time.RFC3339))
+		}
+		e.buf = append(e.buf, 19, 4, byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec))
+	}
+	if addr.IsValid() {
+		if addr.Is4() {
+			e.buf = append(e.buf, 20, 4)
+		} else {
+			e.buf = append(e.buf, 59, 16)
+		}
+		e.buf = appendAddr(e.buf, addr)
+	}
+	return nil
 }

@@ -82,6 +82,9 @@ func walkTop(buf []byte, mta bool, fn func(code byte, whole []byte)) error {
 }
 
 func (e *encoder) finishCM() ([]byte, error) {
+	if err := e.appendTFTPStamp(); err != nil {
+		return nil, err
+	}
 	if e.opts.ExtendedMIC != nil {
 		var err error
 		if e.buf, err = e.opts.ExtendedMIC.append(e.buf, e.opts.Key); err != nil {
@@ -108,6 +111,9 @@ func (e *encoder) finishCM() ([]byte, error) {
 const mtaEnd = "\xfe\x01\xff"
 
 func (e *encoder) finishMTA() ([]byte, error) {
+	if !e.opts.TFTPTimestamp.IsZero() || e.opts.TFTPModemAddress.IsValid() {
+		return nil, errors.New("TFTP timestamp and modem address (TLV 19/20): not applicable to an MTA file")
+	}
 	if e.opts.Hash == HashNone {
 		return e.buf, nil
 	}

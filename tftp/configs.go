@@ -1,0 +1,700 @@
+package tftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ip6m/docsiscfg"
+	"ip6m/store"
+)
+
+// ConfigSource is the inventory configs are built from; *store.Store
+// implements it.
+type ConfigSource interface {
+	InventoryVersion() int64
+	ModemByMAC(ctx context.Context, mac string) (store.Modem, error)
+	MTAByMAC(ctx context.Context, mac string) (store.MTA, error)
+	GetModem(ctx context.Context, id int64) (store.Modem, error)
+	GetPlan(ctx context.Context, id int64) (store.Plan, error)
+	GetCMTS(ctx context.Context, id int64) (store.CMTS, error)
+	ListCMTS(ctx context.Context) ([]store.CMTS, error)
+	GetCustomer(ctx context.Context, id int64) (store.Customer, error)
+	ListCPEs(ctx context.Context, modemID int64, p store.Page) ([]store.CPE, int, error)
+	ListNetworks(ctx context.Context, cmtsID int64) ([]store.Network, error)
+	Lease4ByIP(ctx context.Context, ip string) (store.Lease4, error)
+	Setting(ctx context.Context, key, def string) (string, error)
+}
+
+// Lease6Source is implemented by a ConfigSource that can tell who holds an
+// IPv6 address. The store has no such lookup yet, so with anti-theft on a
+// request from an IPv6 address is refused (ReasonV6Unverified); once the
+// store gains this method, v6 requests are checked like v4 ones.
+type Lease6Source interface {
+	Lease6ByAddress(ctx context.Context, addr string) (store.Lease6, error)
+}
+
+// Settings the TFTP server reads. The dhcp.* names and defaults are the
+// DHCP server's (dhcp/inventory.go), which hands these names out.
+const (
+	SettingCMFile       = "dhcp.cm_file"       // config name of a modem; {mac} is its 12 lower-case hex digits
+	SettingMTAFile      = "dhcp.mta_file"      // config name of an MTA
+	SettingWalledFile   = "dhcp.walled_file"   // config of unknown and disabled modems
+	SettingWalledConfig = "tftp.walled_config" // config text of the walled garden; empty: WalledConfig
+
+	DefaultCMFile     = "cm/{mac}.cfg"
+	DefaultMTAFile    = "mta/{mac}.bin"
+	DefaultWalledFile = "cm/disabled.cfg"
+)
+
+// WalledConfig is the walled-garden config: network access off for the
+// CPEs, one small service flow each way so that the modem registers and
+// stays reachable for SNMP and upgrades.
+const WalledConfig = `Main
+{
+	NetworkAccess 0;
+	MaxCPE 1;
+	UsServiceFlow
+	{
+		UsServiceFlowRef 1;
+		QosParamSetType 7;
+		MaxRateSustained 64000;
+	}
+	DsServiceFlow
+	{
+		DsServiceFlowRef 2;
+		QosParamSetType 7;
+		MaxRateSustained 64000;
+	}
+}
+`
+
+// maxDevices bounds the per-version device cache; past it devices are
+// looked up every time.
+const maxDevices = 200_000
+
+type builderOptions struct {
+	now        func() time.Time
+	antiTheft  bool
+	stamp      bool
+	bucket     time.Duration
+	cacheBytes int
+	log        *slog.Logger
+}
+
+// builder turns config names into compiled configs.
+//
+// Two caches keep a reboot storm cheap. A view holds, for one inventory
+// version (store.InventoryVersion, bumped by every inventory or settings
+// change), the name patterns and each device's resolved plan template,
+// variables and key, so a repeated request costs one lease lookup. The
+// compiled bytes are cached by everything they depend on: the template
+// text (by a number given to each distinct text of a plan), the variables,
+// the key, the TLV 19 time bucket and the requester's address (TLV 20); a
+// plan edit gives a new text and so a new key, and a new inventory version
+// makes every device resolve again. Concurrent requests for the same bytes
+// compile once.
+type builder struct {
+	src  ConfigSource
+	opts builderOptions
+
+	compiles, hits atomic.Uint64
+
+	mu       sync.Mutex
+	view     *view
+	plans    map[int64]*planTmpl // by plan id; -1 is the walled garden
+	nextTmpl uint64
+	inflight map[string]*call
+	cache    *byteCache
+}
+
+type view struct {
+	version   int64
+	cm        string // name patterns
+	mta       string
+	walled    string
+	walledT   *planTmpl
+	walledErr error       // the walled text does not parse
+	noKey     atomic.Bool // the empty-key warning was logged for this version
+
+	mu      sync.Mutex
+	devices map[string]*device // "cm|mac" / "mta|mac"
+}
+
+// device is a modem or MTA resolved for one inventory version.
+type device struct {
+	mac     string // canonical
+	enabled bool
+	tmpl    *planTmpl // nil: its plan has no config of this kind
+	vars    docsiscfg.Vars
+	key     []byte
+	ident   string // vars and key, serialised for the cache key
+}
+
+type planTmpl struct {
+	id   uint64
+	text string
+	t    *docsiscfg.Template
+}
+
+type call struct {
+	wg   sync.WaitGroup
+	data []byte
+	err  error
+}
+
+func newBuilder(src ConfigSource, opts builderOptions) *builder {
+	return &builder{src: src, opts: opts, plans: map[int64]*planTmpl{}, inflight: map[string]*call{}, cache: newByteCache(opts.cacheBytes)}
+}
+
+// build returns the config that name stands for, nil (and no error) if name
+// is no config name, or a *refusal.
+func (b *builder) build(ctx context.Context, name string, from netip.Addr) ([]byte, string, error) {
+	vw, err := b.currentView(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if name == vw.walled {
+		data, err := b.walled(ctx, vw, from)
+		return data, "walled", err
+	}
+	if mac, ok := matchPattern(vw.cm, name); ok {
+		data, err := b.device(ctx, vw, "cm", mac, from)
+		return data, "cm", err
+	}
+	if mac, ok := matchPattern(vw.mta, name); ok {
+		data, err := b.device(ctx, vw, "mta", mac, from)
+		return data, "mta", err
+	}
+	return nil, "", nil
+}
+
+// matchPattern reports whether name is pattern with {mac} replaced by 12
+// hex digits, and returns the MAC in canonical form. A pattern without
+// {mac} matches only itself and returns "": the device is then the one
+// holding the requester's lease.
+func matchPattern(pattern, name string) (string, bool) {
+	pre, suf, has := strings.Cut(pattern, "{mac}")
+	if !has {
+		return "", name == pattern && pattern != ""
+	}
+	if len(name) != len(pre)+12+len(suf) || !strings.HasPrefix(name, pre) || !strings.HasSuffix(name, suf) {
+		return "", false
+	}
+	hex := name[len(pre) : len(pre)+12]
+	for i := 0; i < len(hex); i++ {
+		c := hex[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return "", false
+		}
+	}
+	mac, err := store.NormalizeMAC(hex)
+	return mac, err == nil
+}
+
+// currentView returns the view of the current inventory version, loading
+// the settings when the version has changed.
+func (b *builder) currentView(ctx context.Context) (*view, error) {
+	v := b.src.InventoryVersion()
+	b.mu.Lock()
+	cur := b.view
+	b.mu.Unlock()
+	if cur != nil && cur.version == v {
+		return cur, nil
+	}
+	nv := &view{version: v, devices: map[string]*device{}}
+	var err error
+	setting := func(key, def string) string {
+		if err != nil {
+			return def
+		}
+		var s string
+		s, err = b.src.Setting(ctx, key, def)
+		if strings.TrimSpace(s) == "" {
+			return def
+		}
+		return strings.TrimSpace(s)
+	}
+	nv.cm = setting(SettingCMFile, DefaultCMFile)
+	nv.mta = setting(SettingMTAFile, DefaultMTAFile)
+	nv.walled = setting(SettingWalledFile, DefaultWalledFile)
+	text := setting(SettingWalledConfig, WalledConfig)
+	if err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	// A walled-garden text that does not parse fails only the walled
+	// requests, not every modem's.
+	if nv.walledT, err = b.template(-1, "walled garden", text); err != nil {
+		nv.walledErr = fmt.Errorf("setting %s: %w", SettingWalledConfig, err)
+	}
+	b.mu.Lock()
+	if b.view == nil || b.view.version != v {
+		b.view = nv
+	}
+	cur = b.view
+	b.mu.Unlock()
+	return cur, nil
+}
+
+// template returns the parsed template of a plan's text, parsing it only
+// when the text is new.
+func (b *builder) template(planID int64, name, text string) (*planTmpl, error) {
+	b.mu.Lock()
+	p := b.plans[planID]
+	b.mu.Unlock()
+	if p != nil && p.text == text {
+		return p, nil
+	}
+	t, err := docsiscfg.ParseTemplate(name, text)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p := b.plans[planID]; p != nil && p.text == text {
+		return p, nil
+	}
+	b.nextTmpl++
+	p = &planTmpl{id: b.nextTmpl, text: text, t: t}
+	b.plans[planID] = p
+	return p, nil
+}
+
+// device answers a modem's (kind "cm") or an MTA's config name. With
+// anti-theft on, the lease is checked first, so that a requester learns
+// nothing (not even whether the device exists) about devices it does not
+// hold the lease of.
+func (b *builder) device(ctx context.Context, vw *view, kind, mac string, from netip.Addr) ([]byte, error) {
+	switch {
+	case mac == "":
+		holder, err := b.holder(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		if mac, err = store.NormalizeMAC(holder); err != nil {
+			return nil, fmt.Errorf("lease of %s: %w", from, err)
+		}
+	case b.opts.antiTheft:
+		holder, err := b.holder(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		if !sameMAC(holder, mac) {
+			return nil, refuse(ReasonNotLeaseHolder, "%s holds the lease of %s, not of %s %s", from, holder, kindName(kind), mac)
+		}
+	}
+	d, err := b.resolve(ctx, vw, kind, mac)
+	if err != nil {
+		return nil, err
+	}
+	if !d.enabled {
+		return nil, refuse(ReasonDisabled, "%s %s is disabled", kindName(kind), mac)
+	}
+	if d.tmpl == nil {
+		return nil, refuse(ReasonNotFound, "the plan of %s %s has no %s config", kindName(kind), d.mac, kindName(kind))
+	}
+	opts := docsiscfg.Options{Key: d.key}
+	var ck strings.Builder
+	ck.WriteString(kind)
+	ck.WriteByte('|')
+	ck.WriteString(strconv.FormatUint(d.tmpl.id, 10))
+	ck.WriteByte('|')
+	ck.WriteString(d.ident)
+	if kind == "mta" {
+		opts.Mode, opts.Hash = docsiscfg.ModeMTA, docsiscfg.HashNA
+	} else {
+		b.stamp(&opts, &ck, from)
+	}
+	return b.compile(ck.String(), d.tmpl, d.vars, opts)
+}
+
+func kindName(kind string) string {
+	if kind == "mta" {
+		return "MTA"
+	}
+	return "modem"
+}
+
+// stamp adds TLV 19 and 20 to opts and their values to the cache key.
+func (b *builder) stamp(opts *docsiscfg.Options, ck *strings.Builder, from netip.Addr) {
+	if !b.opts.stamp {
+		return
+	}
+	opts.TFTPTimestamp = b.opts.now().Truncate(b.opts.bucket)
+	opts.TFTPModemAddress = from.Unmap()
+	ck.WriteString("|t")
+	ck.WriteString(strconv.FormatInt(opts.TFTPTimestamp.Unix(), 10))
+	ck.WriteString("|a")
+	ck.WriteString(opts.TFTPModemAddress.String())
+}
+
+// resolve finds a device's plan template, variables and key, once per
+// inventory version.
+func (b *builder) resolve(ctx context.Context, vw *view, kind, mac string) (*device, error) {
+	k := kind + "|" + mac
+	vw.mu.Lock()
+	d := vw.devices[k]
+	vw.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	var err error
+	if kind == "mta" {
+		d, err = b.resolveMTA(ctx, mac)
+	} else {
+		d, err = b.resolveCM(ctx, mac)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.ident = identity(d.vars, d.key)
+	vw.mu.Lock()
+	if len(vw.devices) < maxDevices {
+		vw.devices[k] = d
+	}
+	vw.mu.Unlock()
+	return d, nil
+}
+
+func (b *builder) resolveCM(ctx context.Context, mac string) (*device, error) {
+	m, err := b.src.ModemByMAC(ctx, mac)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, refuse(ReasonUnknownDevice, "no modem %s in the inventory", mac)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &device{mac: m.MAC, enabled: m.Enabled}
+	plan, err := b.src.GetPlan(ctx, m.PlanID)
+	if err != nil {
+		return nil, fmt.Errorf("plan of modem %s: %w", m.MAC, err)
+	}
+	if d.tmpl, err = b.template(plan.ID, plan.Name, plan.Config); err != nil {
+		return nil, err
+	}
+	if m.CMTSID != 0 {
+		c, err := b.src.GetCMTS(ctx, m.CMTSID)
+		if err != nil {
+			return nil, fmt.Errorf("CMTS of modem %s: %w", m.MAC, err)
+		}
+		d.key = []byte(c.SharedSecret)
+	}
+	d.vars = docsiscfg.Vars{MAC: m.MAC, MaxCPE: int(plan.MaxCPE)}
+	if d.vars.Customer, err = b.customer(ctx, m.CustomerID); err != nil {
+		return nil, err
+	}
+	cpes, _, err := b.src.ListCPEs(ctx, m.ID, store.Page{})
+	if err != nil {
+		return nil, fmt.Errorf("CPEs of modem %s: %w", m.MAC, err)
+	}
+	for _, c := range cpes {
+		d.vars.CPEMACs = append(d.vars.CPEMACs, c.MAC)
+		if c.FixedIPv4 != "" {
+			d.vars.FixedIPs = append(d.vars.FixedIPs, c.FixedIPv4)
+		}
+	}
+	return d, nil
+}
+
+func (b *builder) resolveMTA(ctx context.Context, mac string) (*device, error) {
+	mta, err := b.src.MTAByMAC(ctx, mac)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, refuse(ReasonUnknownDevice, "no MTA %s in the inventory", mac)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := b.src.GetModem(ctx, mta.ModemID)
+	if err != nil {
+		return nil, fmt.Errorf("modem of MTA %s: %w", mta.MAC, err)
+	}
+	d := &device{mac: mta.MAC, enabled: m.Enabled}
+	planID := mta.PlanID
+	if planID == 0 {
+		planID = m.PlanID
+	}
+	plan, err := b.src.GetPlan(ctx, planID)
+	if err != nil {
+		return nil, fmt.Errorf("plan of MTA %s: %w", mta.MAC, err)
+	}
+	if strings.TrimSpace(plan.MTAConfig) != "" {
+		if d.tmpl, err = b.template(-2-plan.ID, plan.Name+" (MTA)", plan.MTAConfig); err != nil {
+			return nil, err
+		}
+	}
+	d.vars = docsiscfg.Vars{MAC: mta.MAC, MaxCPE: int(plan.MaxCPE),
+		Plan: map[string]string{"ModemMAC": m.MAC, "PhoneLines": mta.PhoneLines}}
+	if d.vars.Customer, err = b.customer(ctx, m.CustomerID); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (b *builder) customer(ctx context.Context, id int64) (string, error) {
+	if id == 0 {
+		return "", nil
+	}
+	c, err := b.src.GetCustomer(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("customer %d: %w", id, err)
+	}
+	return c.Name, nil
+}
+
+// walled answers the walled-garden name: the walled config, compiled with
+// the key of the CMTS the requester is behind. That CMTS is, in order: the
+// CMTS of the modem holding the requester's lease (a disabled modem), the
+// CMTS whose network holds the relay address (giaddr) of that lease (an
+// unknown modem), the only CMTS if there is one. Without any, the config
+// gets an empty key, which a CMTS checking the CMTS MIC rejects (logged at
+// Warn). Anti-theft does not apply: the file gives no access.
+func (b *builder) walled(ctx context.Context, vw *view, from netip.Addr) ([]byte, error) {
+	if vw.walledErr != nil {
+		return nil, vw.walledErr
+	}
+	key, err := b.walledKey(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil && vw.noKey.CompareAndSwap(false, true) {
+		b.opts.log.Warn("walled-garden config for a requester behind no known CMTS: compiled with an empty key (logged once per inventory version)", "from", from.String())
+	}
+	var ck strings.Builder
+	ck.WriteString("walled|")
+	ck.WriteString(strconv.FormatUint(vw.walledT.id, 10))
+	ck.WriteByte('|')
+	ck.WriteString(identity(docsiscfg.Vars{}, key))
+	opts := docsiscfg.Options{Key: key}
+	b.stamp(&opts, &ck, from)
+	return b.compile(ck.String(), vw.walledT, docsiscfg.Vars{MaxCPE: 1}, opts)
+}
+
+func (b *builder) walledKey(ctx context.Context, from netip.Addr) ([]byte, error) {
+	if from.Is4() {
+		l, err := b.src.Lease4ByIP(ctx, from.String())
+		switch {
+		case err == nil:
+			if m, err := b.src.ModemByMAC(ctx, l.MAC); err == nil && m.CMTSID != 0 {
+				c, err := b.src.GetCMTS(ctx, m.CMTSID)
+				if err != nil {
+					return nil, fmt.Errorf("CMTS of modem %s: %w", m.MAC, err)
+				}
+				return []byte(c.SharedSecret), nil
+			}
+			if relay, err := netip.ParseAddr(l.GiAddr); err == nil {
+				nets, err := b.src.ListNetworks(ctx, 0)
+				if err != nil {
+					return nil, err
+				}
+				if k, ok, err := b.relayKey(ctx, nets, relay); err != nil || ok {
+					return k, err
+				}
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	all, err := b.src.ListCMTS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) == 1 {
+		return []byte(all[0].SharedSecret), nil
+	}
+	return nil, nil
+}
+
+// relayKey returns the shared secret of the CMTS whose network most
+// narrowly contains relay.
+func (b *builder) relayKey(ctx context.Context, nets []store.Network, relay netip.Addr) ([]byte, bool, error) {
+	best, cmts := -1, int64(0)
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(n.Prefix)
+		if err != nil || n.CMTSID == 0 || !p.Contains(relay) || p.Bits() <= best {
+			continue
+		}
+		best, cmts = p.Bits(), n.CMTSID
+	}
+	if cmts == 0 {
+		return nil, false, nil
+	}
+	c, err := b.src.GetCMTS(ctx, cmts)
+	if err != nil {
+		return nil, false, fmt.Errorf("CMTS %d: %w", cmts, err)
+	}
+	return []byte(c.SharedSecret), true, nil
+}
+
+// holder returns the MAC that holds from's active lease, or a refusal.
+func (b *builder) holder(ctx context.Context, from netip.Addr) (string, error) {
+	now := b.opts.now()
+	if from.Is6() {
+		l6, ok := b.src.(Lease6Source)
+		if !ok {
+			return "", refuse(ReasonV6Unverified, "the inventory cannot yet tell who holds %s", from)
+		}
+		l, err := l6.Lease6ByAddress(ctx, from.String())
+		if errors.Is(err, store.ErrNotFound) {
+			return "", refuse(ReasonNoLease, "%s holds no lease", from)
+		}
+		if err != nil {
+			return "", fmt.Errorf("lease of %s: %w", from, err)
+		}
+		if l.State != store.StateActive || !l.Ends.After(now) {
+			return "", refuse(ReasonNoLease, "the lease of %s (%s) is %s, ending %s", from, l.MAC, l.State, l.Ends.Format(time.RFC3339))
+		}
+		return l.MAC, nil
+	}
+	l, err := b.src.Lease4ByIP(ctx, from.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", refuse(ReasonNoLease, "%s holds no lease", from)
+	}
+	if err != nil {
+		return "", fmt.Errorf("lease of %s: %w", from, err)
+	}
+	if l.State != store.StateActive || !l.Ends.After(now) {
+		return "", refuse(ReasonNoLease, "the lease of %s (%s) is %s, ending %s", from, l.MAC, l.State, l.Ends.Format(time.RFC3339))
+	}
+	return l.MAC, nil
+}
+
+func sameMAC(a, b string) bool {
+	x, err1 := store.MACBytes(a)
+	y, err2 := store.MACBytes(b)
+	return err1 == nil && err2 == nil && x == y
+}
+
+// identity serialises what a compile depends on besides the template and
+// the stamp: every variable and the key, length-prefixed so no two
+// different inputs give the same string.
+func identity(v docsiscfg.Vars, key []byte) string {
+	var b []byte
+	str := func(s string) {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	list := func(l []string) {
+		b = strconv.AppendInt(b, int64(len(l)), 10)
+		b = append(b, '[')
+		for _, s := range l {
+			str(s)
+		}
+	}
+	str(v.MAC)
+	str(v.Customer)
+	b = strconv.AppendInt(append(b, '#'), int64(v.MaxCPE), 10)
+	list(v.CPEMACs)
+	list(v.FixedIPs)
+	b = strconv.AppendUint(append(b, '#'), v.DownBps, 10)
+	b = strconv.AppendUint(append(b, '#'), v.UpBps, 10)
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range v.Plan {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	b = strconv.AppendInt(append(b, '{'), int64(len(keys)), 10)
+	for _, k := range keys {
+		str(k)
+		str(v.Plan[k])
+	}
+	str(string(key))
+	return string(b)
+}
+
+// compile returns the cached bytes for ck or compiles them once.
+func (b *builder) compile(ck string, t *planTmpl, vars docsiscfg.Vars, opts docsiscfg.Options) ([]byte, error) {
+	if data, ok := b.cache.get(ck); ok {
+		b.hits.Add(1)
+		return data, nil
+	}
+	b.mu.Lock()
+	if c, ok := b.inflight[ck]; ok {
+		b.mu.Unlock()
+		c.wg.Wait()
+		if c.err == nil {
+			b.hits.Add(1)
+		}
+		return c.data, c.err
+	}
+	c := &call{}
+	c.wg.Add(1)
+	b.inflight[ck] = c
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.inflight, ck)
+		b.mu.Unlock()
+		c.wg.Done()
+	}()
+	c.err = errors.New("panic while compiling") // replaced unless Encode panics
+	c.data, c.err = t.t.Encode(vars, opts)
+	b.compiles.Add(1)
+	if c.err == nil {
+		b.cache.put(ck, c.data)
+	}
+	return c.data, c.err
+}
+
+// byteCache is a size-bounded map evicting the oldest insertions first.
+type byteCache struct {
+	mu    sync.Mutex
+	max   int
+	size  int
+	m     map[string][]byte
+	order []string
+	head  int
+}
+
+func newByteCache(max int) *byteCache {
+	return &byteCache{max: max, m: map[string][]byte{}}
+}
+
+func (c *byteCache) get(k string) ([]byte, bool) {
+	c.mu.Lock()
+	v, ok := c.m[k]
+	c.mu.Unlock()
+	return v, ok
+}
+
+func (c *byteCache) put(k string, v []byte) {
+	cost := len(k) + len(v) + 64
+	if cost > c.max {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; ok {
+		return
+	}
+	c.m[k] = v
+	c.size += cost
+	c.order = append(c.order, k)
+	for c.size > c.max && c.head < len(c.order) {
+		old := c.order[c.head]
+		c.order[c.head] = ""
+		c.head++
+		c.size -= len(old) + len(c.m[old]) + 64
+		delete(c.m, old)
+	}
+	if c.head > 1024 && c.head > len(c.order)/2 {
+		c.order = append([]string(nil), c.order[c.head:]...)
+		c.head = 0
+	}
+}
+
+func (c *byteCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
