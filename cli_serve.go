@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"ip6m/dhcp"
 	"ip6m/store"
+	"ip6m/tftp"
 	"ip6m/timesrv"
 	"ip6m/ui"
 )
@@ -176,6 +178,27 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			}})
 		}
 	}
+	if cfg.tftp != "" {
+		root := filepath.Join(cfg.data, "tftp")
+		if err := os.MkdirAll(root, 0o750); err != nil {
+			return fmt.Errorf("TFTP folder: %w", err)
+		}
+		tf, err := tftp.New(tftp.Config{Addr: cfg.tftp, Root: root, Source: st, Logger: log})
+		if err != nil {
+			log.Error(bindAdvice("TFTP", cfg.tftp, err))
+		} else {
+			services = append(services, service{"TFTP", tf.Run})
+			shown = append(shown, ui.Service{Name: "TFTP", Addr: tf.Addr().String(), Counters: func() []ui.Counter {
+				s := tf.Stats()
+				out := []ui.Counter{{Name: "transfers", Value: int64(s.Transfers)}, {Name: "configs compiled", Value: int64(s.Compiles)},
+					{Name: "cache hits", Value: int64(s.CacheHits)}, {Name: "refused", Value: int64(s.Refused)}, {Name: "errors", Value: int64(s.Errors)}}
+				for _, k := range slices.Sorted(maps.Keys(s.RefusedBy)) {
+					out = append(out, ui.Counter{Name: "refused: " + k, Value: int64(s.RefusedBy[k])})
+				}
+				return out
+			}})
+		}
+	}
 	if cfg.time != "" {
 		ts, err := timesrv.New(timesrv.Config{Addr: cfg.time, Logger: log})
 		if err != nil {
@@ -190,7 +213,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	for _, s := range []struct{ name, addr, issue string }{
-		{"TFTP", cfg.tftp, "#6"}, {"DNS relay", cfg.dns, "#8"},
+		{"DNS relay", cfg.dns, "#8"},
 	} {
 		if s.addr != "" {
 			log.Warn("service not in this build yet: its flag is accepted and ignored", "service", s.name, "addr", s.addr, "issue", s.issue)

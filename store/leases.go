@@ -344,8 +344,25 @@ func (s *Store) queryLeases4(ctx context.Context, where string, args ...any) ([]
 
 // Leases6 returns the v6 bindings whose end is after since.
 func (s *Store) Leases6(ctx context.Context, since time.Time) ([]Lease6, error) {
+	return s.queryLeases6(ctx, `WHERE ends > ? ORDER BY type, address`, since.Unix())
+}
+
+// Lease6ByAddress returns the IA_NA binding of an IPv6 address, or
+// ErrNotFound.
+func (s *Store) Lease6ByAddress(ctx context.Context, addr string) (Lease6, error) {
+	list, err := s.queryLeases6(ctx, `WHERE type = 'na' AND address = ? AND prefix_len = 128`, addr)
+	if err != nil {
+		return Lease6{}, err
+	}
+	if len(list) == 0 {
+		return Lease6{}, fmt.Errorf("binding %s: %w", addr, ErrNotFound)
+	}
+	return list[0], nil
+}
+
+func (s *Store) queryLeases6(ctx context.Context, where string, args ...any) ([]Lease6, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends
-		FROM leases6 WHERE ends > ? ORDER BY type, address`, since.Unix())
+		FROM leases6 `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("bindings: %w", err)
 	}

@@ -202,3 +202,20 @@ func TestRenewPath(t *testing.T) {
 		t.Fatalf("history: %+v", h)
 	}
 }
+
+func TestLease6ByAddress(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	op := LeaseOp{Event: EventGrant, V6: &Lease6{Type: "na", Address: "2001:db8:4:11::4432:c821:9e7", PrefixLen: 128, DUID: []byte{0, 3, 0, 1, 1, 2, 3, 4, 5, 6},
+		IAID: 1, MAC: "44:32:c8:21:09:e7", Kind: KindCM, State: StateActive, Starts: time.Unix(1_800_000_000, 0), Ends: time.Unix(1_800_086_400, 0)}}
+	if err := st.CommitLeases(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	l, err := st.Lease6ByAddress(ctx, "2001:db8:4:11::4432:c821:9e7")
+	if err != nil || l.MAC != "44:32:c8:21:09:e7" || l.IAID != 1 {
+		t.Fatalf("Lease6ByAddress = %+v, %v", l, err)
+	}
+	if _, err := st.Lease6ByAddress(ctx, "2001:db8::1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing binding: %v", err)
+	}
+}

@@ -35,9 +35,9 @@ type ConfigSource interface {
 }
 
 // Lease6Source is implemented by a ConfigSource that can tell who holds an
-// IPv6 address. The store has no such lookup yet, so with anti-theft on a
-// request from an IPv6 address is refused (ReasonV6Unverified); once the
-// store gains this method, v6 requests are checked like v4 ones.
+// IPv6 address (*store.Store does); with anti-theft on, a request from an
+// IPv6 address is checked against its binding, and refused
+// (ReasonV6Unverified) by a source that cannot tell.
 type Lease6Source interface {
 	Lease6ByAddress(ctx context.Context, addr string) (store.Lease6, error)
 }
