@@ -60,6 +60,7 @@ func (sn *snapshot) decide(r Request4) Decision {
 			return d
 		}
 		d.Fixed, d.File = m.fixed, configName(sn.cmFile, m.mac)
+		sn.fixedNetwork(&d)
 		return d
 	}
 	remote, remoteOK := macFromRemoteID(r.RemoteID)
@@ -88,6 +89,7 @@ func (sn *snapshot) decide(r Request4) Decision {
 			return d
 		}
 		d.File = configName(sn.mtaFile, r.MAC)
+		sn.fixedNetwork(&d)
 		return d
 	}
 	if owner != nil {
@@ -105,6 +107,7 @@ func (sn *snapshot) decide(r Request4) Decision {
 			return d
 		}
 		d.MaxCPE = sn.plans[owner.planID].maxCPE
+		sn.fixedNetwork(&d)
 		return d
 	}
 	if remoteOK && remote != r.MAC {
@@ -126,6 +129,21 @@ func (sn *snapshot) decide(r Request4) Decision {
 		return Decision{Kind: store.KindUnknown, Network: relayNet}
 	}
 	return Decision{Kind: store.KindUnknown, Refuse: "unknown device " + macText(r.MAC)}
+}
+
+// fixedNetwork serves a reserved address from the network that holds it
+// (a CMTS relays from one address but may carry several subnets), or
+// refuses when no network of the device's kind holds it.
+func (sn *snapshot) fixedNetwork(d *Decision) {
+	if !d.Fixed.IsValid() || d.Network.prefix.Contains(d.Fixed) {
+		return
+	}
+	if n := sn.networkFor(d.Fixed); n != nil && n.purpose == d.Network.purpose {
+		d.Network = n
+		return
+	}
+	d.Refuse = "its fixed address " + d.Fixed.String() + " is in no " + d.Network.purpose + " network"
+	d.Network = nil
 }
 
 // pick prefers the inventory's CMTS and falls back to the relay's.

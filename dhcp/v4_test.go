@@ -450,3 +450,26 @@ func TestPreview(t *testing.T) {
 		t.Fatalf("preview after a lease: %+v", p)
 	}
 }
+
+// TestFixedAddressOnAnotherSubnet: a modem whose reserved address lies in
+// another CM network of its CMTS than the relay's address is served from
+// that network (and its REQUEST is ACKed, not NAKed).
+func TestFixedAddressOnAnotherSubnet(t *testing.T) {
+	f := newFixture(t, false)
+	n := store.Network{CMTSID: f.cmts.ID, Prefix: "127.20.0.0/16", Purpose: store.PurposeCM, Gateway: "127.20.0.1"}
+	if err := f.st.CreateNetwork(context.Background(), "t", &n); err != nil {
+		t.Fatal(err)
+	}
+	f.fixed.FixedIPv4 = "127.20.0.9"
+	if err := f.st.UpdateModem(context.Background(), "t", &f.fixed); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, ack := f.dora(t, discover(t, macFixed, giCM, macFixed, "docsis3.0"))
+	if ack == nil || ack.MessageType() != dhcpv4.MessageTypeAck || ip4(ack.YourIPAddr).String() != "127.20.0.9" ||
+		!bytes.Equal(ack.Options.Get(dhcpv4.OptionRouter), []byte{127, 20, 0, 1}) {
+		t.Fatalf("fixed address on another subnet: %v", ack)
+	}
+}
