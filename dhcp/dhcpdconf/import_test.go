@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -352,5 +354,154 @@ host onedigit { hardware ethernet 0:0:ca:5:0:4; }
 	nets, _ := st.ListNetworks(ctx, 0)
 	if len(nets) != 1 || nets[0].UnknownPolicy != store.PolicyWalled || nets[0].Purpose != store.PurposeCM {
 		t.Errorf("network: %+v", nets)
+	}
+}
+
+// TestImportStoreFailure: when the store refuses an object the checks let
+// through (here a modem created by someone else between check and write),
+// the import stops there, says which object and where, and what it wrote
+// before: the CMTS, plan and networks, and the modems before it.
+func TestImportStoreFailure(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	stmts, err := ParseFile("testdata/seed_dhcpd.conf", ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := loadInventory(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &Report{File: "testdata/seed_dhcpd.conf"}
+	b := mapStmts(rep, stmts, inv, Options{CMTS: "CMTS-1"})
+	if len(rep.Errors) > 0 {
+		t.Fatal(rep.Errors)
+	}
+	// Someone takes modem-3's fixed address meanwhile.
+	p := store.Plan{Name: "Other", Config: "Main { NetworkAccess 1; }"}
+	if err := st.CreatePlan(ctx, "t", &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateModem(ctx, "t", &store.Modem{MAC: "00:00:ca:00:00:99", PlanID: p.ID, FixedIPv4: "198.51.100.3"}); err != nil {
+		t.Fatal(err)
+	}
+	err = b.write(ctx, st, "import", rep)
+	if err == nil {
+		t.Fatal("write succeeded")
+	}
+	out := rep.done().String()
+	for _, want := range []string{
+		"stopped by the store at modem 44:32:c8:41:8c:67 (testdata/seed_dhcpd.conf:88): invalid modem: fixed_ipv4: 198.51.100.3 is already used by a modem",
+		"modems             6         0         1",
+		"networks           3         0         3",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if m, err := st.ModemByMAC(ctx, "44:32:c8:21:09:e7"); err != nil || m.FixedIPv4 != "198.51.100.2" {
+		t.Errorf("the modem before the failure: %+v %v", m, err)
+	}
+	if c, _ := st.Count(ctx); c.Modems != 2 || c.MTAs != 0 || c.Networks != 3 {
+		t.Errorf("after the failure: %+v", c)
+	}
+}
+
+// TestImportCableISP imports a hand-written dhcpd.conf (testdata/
+// cable_dhcpd.conf and its include): two CMTSes as shared-networks, vendor
+// classes, the dhcpd manual's spawning CPE class with a lease limit, a
+// hardware class of known modems, MTA and CPE hosts, groups, skipped
+// if/on blocks.
+func TestImportCableISP(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	rep, err := Import(ctx, st, "testdata/cable_dhcpd.conf", Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	golden(t, "cable_report.golden", rep.String())
+
+	cmts := map[int64]string{}
+	list, _ := st.ListCMTS(ctx)
+	for _, c := range list {
+		cmts[c.ID] = c.Name
+	}
+	nets, _ := st.ListNetworks(ctx, 0)
+	got := map[string]string{}
+	for _, n := range nets {
+		got[n.Prefix] = fmt.Sprintf("%s %s gw=%s lease=%d/%d offset=%d dns=%s time=%s log=%s domain=%s policy=%s ranges=%v",
+			n.Purpose, cmts[n.CMTSID], n.Gateway, n.LeaseTime, n.MaxLeaseTime, n.TimeOffset, n.DNSServers, n.TimeServers, n.LogServers, n.Domain, n.UnknownPolicy, n.Ranges)
+	}
+	common := "dns=192.0.2.53, 192.0.2.54 time=192.0.2.10 log=192.0.2.11 domain=cable.example.net"
+	for pfx, want := range map[string]string{
+		"10.10.0.0/16":  "cm CMTS-A gw=10.10.0.1 lease=3600/7200 offset=3600 " + common + " policy=walled ranges=[{10.10.1.1 10.10.1.254}]",
+		"10.11.0.0/16":  "mta CMTS-A gw=10.11.0.1 lease=3600/7200 offset=3600 " + common + " policy=ignore ranges=[{10.11.1.1 10.11.1.254}]",
+		"100.64.0.0/16": "cpe CMTS-A gw=100.64.0.1 lease=1800/7200 offset=7200 " + common + " policy=ignore ranges=[{100.64.0.10 100.64.3.254}]",
+		"10.20.0.0/16":  "cm CMTS-B gw=10.20.0.1 lease=3600/7200 offset=3600 " + common + " policy=ignore ranges=[{10.20.1.1 10.20.1.254}]",
+		"100.65.0.0/16": "cpe CMTS-B gw=100.65.0.1 lease=3600/7200 offset=3600 " + common + " policy=ignore ranges=[{100.65.0.10 100.65.0.200}]",
+		"192.0.2.0/24":  "server  gw= lease=3600/7200 offset=3600 " + common + " policy=ignore ranges=[]",
+	} {
+		if got[pfx] != want {
+			t.Errorf("network %s:\n got %s\nwant %s", pfx, got[pfx], want)
+		}
+	}
+	plans, _ := st.ListPlans(ctx)
+	if len(plans) != 1 || plans[0].MaxCPE != 3 {
+		t.Errorf("plans: %+v (want one, max CPE 3 from the lease limit)", plans)
+	}
+	modems, _, _ := st.ListModems(ctx, store.ModemFilter{}, store.Page{})
+	gotModems := map[string]string{}
+	for _, m := range modems {
+		gotModems[m.MAC] = fmt.Sprintf("%v %s %s", m.Enabled, m.FixedIPv4, m.CMTSName)
+	}
+	for mac, want := range map[string]string{
+		"00:00:ca:10:00:01": "true  ", "00:00:ca:10:00:02": "true 10.10.0.20 CMTS-A", "00:00:ca:10:00:10": "true  ",
+		"00:00:ca:10:00:03": "false  ", "00:00:ca:10:00:06": "false  ", "00:00:ca:20:00:01": "true 10.20.0.21 CMTS-B",
+		"00:00:ca:20:00:02": "true  ", "00:00:ca:10:01:00": "true 10.10.0.100 CMTS-A", "00:00:ca:10:01:10": "true 10.10.0.101 CMTS-A",
+	} {
+		if gotModems[mac] != want {
+			t.Errorf("modem %s: %q, want %q", mac, gotModems[mac], want)
+		}
+	}
+	if len(modems) != 9 {
+		t.Errorf("%d modems, want 9", len(modems))
+	}
+	mtas, _, _ := st.ListMTAs(ctx, 0, store.Page{})
+	cpes, _, _ := st.ListCPEs(ctx, 0, store.Page{})
+	var devs []string
+	for _, d := range mtas {
+		m, _ := st.GetModem(ctx, d.ModemID)
+		devs = append(devs, "MTA "+d.MAC+" "+d.FixedIPv4+" of "+m.MAC)
+	}
+	for _, d := range cpes {
+		m, _ := st.GetModem(ctx, d.ModemID)
+		devs = append(devs, "CPE "+d.MAC+" "+d.FixedIPv4+" of "+m.MAC)
+	}
+	want := "MTA 00:00:ca:10:00:04  of 00:00:ca:10:00:03|MTA 00:00:ca:10:01:01 10.11.0.100 of 00:00:ca:10:01:00|CPE 00:00:ca:10:00:05 100.64.0.5 of 00:00:ca:10:00:03"
+	if strings.Join(devs, "|") != want {
+		t.Errorf("devices:\n got %s\nwant %s", strings.Join(devs, "|"), want)
+	}
+	for key, want := range map[string]string{SettingServerIPv4: "192.0.2.10", SettingTFTPIPv4: "192.0.2.20", SettingPktcRealm: "BASIC.1", SettingPktcProv: "prov.example.net"} {
+		if v, _ := st.Setting(ctx, key, ""); v != want {
+			t.Errorf("setting %s = %q, want %q", key, v, want)
+		}
+	}
+}
+
+// TestTestdataIsDhcpdSyntax: the test files are real dhcpd.conf files, as
+// ISC dhcpd reads them (dhcpd -t), when dhcpd is installed.
+func TestTestdataIsDhcpdSyntax(t *testing.T) {
+	dhcpd, err := exec.LookPath("dhcpd")
+	if err != nil {
+		t.Skip("ISC dhcpd not installed (apt-get install isc-dhcp-server); syntax not checked")
+	}
+	for _, f := range []string{"seed_dhcpd.conf", "cable_dhcpd.conf"} {
+		lf := filepath.Join(t.TempDir(), "dhcpd.leases")
+		os.WriteFile(lf, nil, 0o644)
+		cmd := exec.Command(dhcpd, "-t", "-4", "-cf", f, "-lf", lf)
+		cmd.Dir = "testdata" // dhcpd reads includes relative to its working folder
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("dhcpd -t rejects %s: %v\n%s", f, err, out)
+		}
 	}
 }

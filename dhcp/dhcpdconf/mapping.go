@@ -5,9 +5,54 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"ip6m/store"
 )
+
+// How a dhcpd.conf maps onto the inventory:
+//
+//   - subnet A netmask M → a v4 network. Options come from the subnet or the
+//     scopes around it (group, shared-network, the file): routers (the
+//     first is the gateway), domain-name-servers, time-servers, log-servers,
+//     time-offset, domain-name, default-/max-lease-time (dhcpd's defaults,
+//     12 h and 24 h, when unset). Ranges in the subnet, its pools, or pools
+//     of its shared-network become the network's ranges.
+//   - Purpose: a pool allowing members of a remote-id class (the seed's
+//     "CMTS-1", export's "cpe-plan-N", any class spawning by
+//     agent.remote-id) → cpe; of a docsis vendor class → cm; of a pktc
+//     class, or PacketCable options in the subnet or pool → mta. Failing
+//     that, the hosts whose fixed addresses it holds (cm, mta, cpe); a
+//     subnet without ranges that holds the server's address → server;
+//     anything else → cm, with a note.
+//   - Unknown-modem policy (cm networks): walled when a range's pool admits
+//     clients no host declares (no deny unknown-clients, or members of a
+//     docsis class), else ignore. Other networks: ignore.
+//   - CMTS: the shared-network's name, else the remote-id class (named
+//     after its CMTS, as the seed's) that a pool allows or that names the
+//     subnet's modems, else Options.CMTS. Created when missing.
+//   - host → a modem, unless it is an MTA (a class rule excludes its MAC as
+//     a dhcp-client-identifier, 1:MAC or RFC 4361 ff:…, behind a modem's
+//     remote-id; or its name or file says mta/pktc; or its address is in an
+//     mta network) or a CPE (its name says cpe, or its address is in a cpe
+//     network). An MTA's modem is the rule's remote-id, else the modem at
+//     MAC−1; a CPE's, the modem at MAC−1…3. Modems are disabled by deny
+//     booting or a disabled/no-access config file; their CMTS is their
+//     subnet's (or their remote-id class's, or the only one).
+//   - MACs that class rules or subclasses name, without a host, are modems
+//     (the seed's known-modem list); excluded client identifiers without a
+//     host are those modems' MTAs.
+//   - Plans: Options.Plan, else "Imported from dhcpd.conf" with the CPE
+//     classes' lease limit as max CPE (1 when none), and when classes have
+//     different limits, one plan per other limit for its subclass modems.
+//   - next-server (or option tftp-server-name holding an address) →
+//     tftp.ipv4; server-identifier (or packetcable.primary-dhcp-server) →
+//     server.ipv4; packetcable.kerberos-realm-name (DNS wire form) →
+//     pktc.realm; packetcable.provisioning-server → pktc.provisioner.
+//   - filename: ip6m names configs itself, so each distinct name is
+//     reported once with its host count; everything else unmapped is
+//     reported with its file and line, repeated statements once with a
+//     count.
 
 // mapper decides what the declarations become in ip6m's inventory.
 type mapper struct {
@@ -49,6 +94,11 @@ func (m *mapper) run() *batch {
 	m.fixed = map[netip.Addr]string{}
 	for a, mac := range m.inv.fixed {
 		m.fixed[a] = mac
+	}
+	for _, p := range m.w.pools {
+		if p.subnet != nil && p.sc == p.subnet.sc {
+			p.access = p.subnet.access // a range outside pools: the subnet's allow/deny
+		}
 	}
 	m.serverAddress()
 	m.assignRanges()
@@ -340,10 +390,7 @@ func (m *mapper) plans() map[string]string {
 			if c.limit.v == def {
 				continue
 			}
-			name := "Imported: " + c.name
-			if len(name) > 64 {
-				name = name[:64]
-			}
+			name := truncate("Imported: "+c.name, 64)
 			m.addPlan(name, c.limit.v, c.name, c.limit.pos.String())
 			for _, mem := range c.members {
 				if _, ok := out[mem.mac]; !ok {
@@ -399,6 +446,13 @@ func (m *mapper) networks() {
 		}
 		if old, ok := m.inv.nets[s.prefix]; ok {
 			m.rep.Present.Networks++
+			// Its modems follow the network as the inventory has it.
+			s.cmtsName = ""
+			for _, c := range m.inv.cmts {
+				if c.ID == old.CMTSID {
+					s.cmtsName = c.Name
+				}
+			}
 			if old.Purpose != s.purpose {
 				m.rep.note("net present "+s.prefix.String(), s.pos, "network %s already exists (purpose %s; the file says %s): kept as it is", s.prefix, old.Purpose, s.purpose)
 			}
@@ -415,7 +469,7 @@ func (m *mapper) network(s *subnetDecl) store.Network {
 	case s.purpose == store.PurposeServer:
 		n.Name = "Server LAN"
 	default:
-		n.Name = s.cmtsName + " " + s.purpose
+		n.Name = truncate(s.cmtsName, 64-len(s.purpose)-1) + " " + s.purpose
 	}
 	sc := s.sc
 	addrs := func(get func(*params) *addrsAt) []netip.Addr {
@@ -906,4 +960,15 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// truncate shortens s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

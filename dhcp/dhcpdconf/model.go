@@ -108,15 +108,16 @@ type rangeDecl struct {
 }
 
 type classDecl struct {
-	pos      Pos
-	name     string
-	kind     string // store.PurposeCPE (remote-id), PurposeCM (docsis), PurposeMTA (pktc), "" unknown
-	byRemote bool   // match if … agent.remote-id = literal …: the class lists modems (the seed's "CMTS-1")
-	spawn    bool   // match/spawn with option agent.remote-id: CPEs per modem, subclasses are modems
-	byHW     bool   // match hardware: subclasses are devices
-	limit    *intAt // lease limit: CPEs per modem
-	members  []member
-	rules    []remoteRule
+	pos       Pos
+	name      string
+	kind      string // store.PurposeCPE (remote-id), PurposeCM (docsis), PurposeMTA (pktc), "" unknown
+	byRemote  bool   // match if … agent.remote-id = literal …: the class lists modems (the seed's "CMTS-1")
+	spawn     bool   // match/spawn with option agent.remote-id: CPEs per modem, subclasses are modems
+	byHW      bool   // match hardware: subclasses are devices
+	limit     *intAt // lease limit: CPEs per modem
+	members   []member
+	rules     []remoteRule
+	unmatched *Stmt // a match if … with no meaning for ip6m
 }
 
 type member struct {
@@ -548,12 +549,12 @@ func (w *walker) accessStmt(s *Stmt, in where, kw string) {
 	}
 	switch {
 	case len(a) == 2 && a[1].isWord("booting"):
-		if in.host != nil && !allow {
-			in.sc.own.denyBooting = true
+		if in.pool == nil && in.class == nil && !allow {
+			in.sc.own.denyBooting = true // the hosts in this scope are disabled
 			return
 		}
-		if !allow {
-			w.rep.note("deny booting", s.Pos, "%s booting outside a host: not mapped (ip6m disables modems one by one)", kw)
+		if !allow || in.pool != nil || in.class != nil {
+			w.rep.note("deny booting", s.Pos, "%s booting in a pool or class: not mapped (ip6m disables modems one by one)", kw)
 		}
 	case len(a) == 2 && (a[1].isWord("unknown-clients") || a[1].isWord("known-clients")) && acc != nil:
 		if a[1].isWord("unknown-clients") {
@@ -588,6 +589,7 @@ func (w *walker) host(s *Stmt, in where) {
 	}
 	h := &hostDecl{pos: s.Pos, name: s.Args[1].Text, sc: &scope{parent: in.sc}}
 	w.walk(s.Block, where{sc: h.sc, shared: in.shared, subnet: in.subnet, host: h})
+	w.scopedOptions(h.sc, "host "+h.name, s.Pos)
 	if h.mac == "" {
 		w.rep.note("host without mac", s.Pos, "host %s has no hardware ethernet: not imported (ip6m knows devices by MAC)", h.name)
 		return
@@ -610,11 +612,24 @@ func (w *walker) class(s *Stmt, in where) {
 	w.classOrd = append(w.classOrd, c)
 	sc := &scope{parent: in.sc}
 	w.walk(s.Block, where{sc: sc, class: c})
+	w.scopedOptions(sc, fmt.Sprintf("class %q", name), s.Pos)
+	if c.unmatched != nil && c.kind == "" {
+		w.unmapped(c.unmatched, "ip6m classifies devices from the inventory; this match expression has no equivalent")
+	}
 	if sc.own.pktc && c.kind == "" {
 		c.kind = store.PurposeMTA
 	}
 	if c.kind == "" && strings.HasPrefix(name, "cpe-plan-") {
 		c.kind = store.PurposeCPE
+	}
+}
+
+// scopedOptions notes network options set for one host or class: ip6m
+// keeps them per network.
+func (w *walker) scopedOptions(sc *scope, what string, pos Pos) {
+	o := sc.own
+	if o.routers != nil || o.dns != nil || o.timeSrv != nil || o.logSrv != nil || o.timeOffset != nil || o.domain != nil || o.defLease != nil || o.maxLease != nil {
+		w.rep.note("scoped options", pos, "network options inside %s: not mapped (ip6m sets them per network, from the subnet and the file)", what)
 	}
 }
 
@@ -701,8 +716,8 @@ func (w *walker) match(s *Stmt, c *classDecl) {
 	if cur != nil {
 		c.rules = append(c.rules, *cur)
 	}
-	if c.kind == "" && !c.byRemote {
-		w.unmapped(s, "ip6m classifies devices from the inventory; this match expression has no equivalent")
+	if c.kind == "" && !c.byRemote && c.unmatched == nil {
+		c.unmatched = s // noted at the class's end unless spawn gives it a meaning
 	}
 }
 

@@ -74,6 +74,12 @@ type ParseOptions struct {
 	ReadFile func(path string) ([]byte, error)
 	// MaxIncludeDepth bounds nested includes; 0 means 8.
 	MaxIncludeDepth int
+	// MaxFiles bounds the files read in all (the file itself and every
+	// include, counted each time it is included); 0 means 100,000. Files
+	// that include several others each can otherwise fan out without end.
+	MaxFiles int
+	// MaxBytes bounds the bytes read in all; 0 means 256 MiB.
+	MaxBytes int
 }
 
 // maxNesting bounds nested blocks, so hostile input cannot recurse deeply.
@@ -103,12 +109,19 @@ func Parse(name string, src []byte, opts ParseOptions) ([]*Stmt, error) {
 	if opts.MaxIncludeDepth == 0 {
 		opts.MaxIncludeDepth = 8
 	}
-	p := &parser{opts: opts}
+	if opts.MaxFiles == 0 {
+		opts.MaxFiles = 100_000
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = 256 << 20
+	}
+	p := &parser{opts: opts, files: 1, bytes: len(src)}
 	return p.file(name, src, nil)
 }
 
 type parser struct {
-	opts ParseOptions
+	opts         ParseOptions
+	files, bytes int // read so far
 }
 
 // file parses one file; stack holds the files including it (cycles).
@@ -156,9 +169,17 @@ func (p *parser) includes(name string, stmts []*Stmt, stack []string) ([]*Stmt, 
 				return nil, &Error{s.Pos, fmt.Sprintf("include %q: %s includes itself (through %s)", s.Args[1].Text, path, strings.Join(stack, " → "))}
 			}
 		}
+		if p.files >= p.opts.MaxFiles {
+			return nil, &Error{s.Pos, fmt.Sprintf("include %q: more than %d files included in all (do included files include each other many times?)", s.Args[1].Text, p.opts.MaxFiles)}
+		}
 		src, err := p.opts.ReadFile(path)
 		if err != nil {
 			return nil, &Error{s.Pos, fmt.Sprintf("include %q: %v", s.Args[1].Text, err)}
+		}
+		p.files++
+		p.bytes += len(src)
+		if p.bytes > p.opts.MaxBytes {
+			return nil, &Error{s.Pos, fmt.Sprintf("include %q: more than %d bytes read in all", s.Args[1].Text, p.opts.MaxBytes)}
 		}
 		inc, err := p.file(path, src, stack)
 		if err != nil {

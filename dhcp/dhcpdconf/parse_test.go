@@ -1,11 +1,9 @@
 package dhcpdconf
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -211,7 +209,7 @@ func TestClientIDMAC(t *testing.T) {
 // depth are fuzzed too. The mapping runs on what parses (onto an empty
 // inventory) and must not panic either.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"testdata/seed_dhcpd.conf", "../testdata/dhcpd.conf.golden"} {
+	for _, name := range []string{"testdata/seed_dhcpd.conf", "testdata/cable_dhcpd.conf", "testdata/cable-hosts.conf", "../testdata/dhcpd.conf.golden"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)
 		}
@@ -225,7 +223,9 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		opts := ParseOptions{ReadFile: func(string) ([]byte, error) { return src, nil }}
+		// MaxFiles is lowered so that inputs including themselves under
+		// many names stay fast to run (TestIncludeFanOut checks the limit).
+		opts := ParseOptions{ReadFile: func(string) ([]byte, error) { return src, nil }, MaxFiles: 200}
 		stmts, err := Parse("fuzz.conf", src, opts)
 		if err != nil {
 			var pe *Error
@@ -247,4 +247,37 @@ func FuzzParse(f *testing.F) {
 		mapStmts(rep, stmts, newInventory(), Options{CMTS: "CMTS-1"})
 		_ = rep.done().String()
 	})
+}
+
+// TestIncludeFanOut: a tree of include files that each include nine more
+// (no cycle, within the depth limit) would read 9^7 files; the parser stops
+// at MaxFiles, and at MaxBytes for large ones.
+func TestIncludeFanOut(t *testing.T) {
+	read := func(path string) ([]byte, error) {
+		if strings.Count(path, "d/") >= 7 {
+			return []byte("leaf;\n"), nil
+		}
+		var b strings.Builder
+		for i := range 9 {
+			fmt.Fprintf(&b, "include \"d/%c\";\n", 'a'+i)
+		}
+		return []byte(b.String()), nil
+	}
+	start := time.Now()
+	_, err := ParseFile("fan.conf", ParseOptions{ReadFile: read})
+	if err == nil || !strings.Contains(err.Error(), "more than 100000 files included in all") {
+		t.Fatalf("fan-out: %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("fan-out took %s", d)
+	}
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = ' '
+	}
+	copy(big, "include \"d/x\";")
+	_, err = Parse("big.conf", big, ParseOptions{ReadFile: func(string) ([]byte, error) { return big, nil }, MaxBytes: 4 << 20})
+	if err == nil || !strings.Contains(err.Error(), "more than 4194304 bytes read in all") {
+		t.Fatalf("bytes limit: %v", err)
+	}
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"ip6m/dhcp/dhcpdconf"
+	"ip6m/store"
+)
+
+const importHelp = `Usage: ip6m import dhcpd [--data DIR] [--dry-run] [--cmts NAME] [--plan NAME] FILE
+
+Reads an ISC dhcpd.conf (DHCPv4, with its include files) into the inventory:
+subnets and pools become networks with their ranges and options, hosts become
+modems, MTAs and CPEs, class rules keyed by the relay's remote-id name the
+known modems and their MTAs, shared-networks and remote-id classes name the
+CMTSes, and next-server, server-identifier and the PacketCable option 122
+values become settings. The whole file is checked first: if anything is wrong,
+nothing is written and every problem is listed with its file and line.
+What has no equivalent in ip6m is reported, line by line.
+
+Flags:
+  --data DIR    data folder (default ./ip6m-data)
+  --dry-run     check and report, write nothing
+  --cmts NAME   CMTS for networks the file does not place (default CMTS-1;
+                created if missing)
+  --plan NAME   an existing plan for every imported modem (default: create
+                "Imported from dhcpd.conf", network access only, with the
+                file's CPE lease limit)
+`
+
+func runImport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, importHelp)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] != "dhcpd" {
+		fmt.Fprintf(stderr, "ip6m import: unknown format %q (known: dhcpd)\n\n%s", args[0], importHelp)
+		return 2
+	}
+	fs := flag.NewFlagSet("import dhcpd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, importHelp) }
+	data := fs.String("data", "./ip6m-data", "data folder")
+	dry := fs.Bool("dry-run", false, "check and report, write nothing")
+	cmts := fs.String("cmts", "CMTS-1", "CMTS for networks the file does not place")
+	plan := fs.String("plan", "", "an existing plan for every imported modem")
+	// FILE may stand before, between or after the flags.
+	var files []string
+	rest := args[1:]
+	for {
+		if code, ok := parseFlags(fs, rest); !ok {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fmt.Fprintf(stderr, "ip6m import dhcpd: give one FILE (got %d)\n\n%s", len(files), importHelp)
+		return 2
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, *data, store.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "ip6m import:", err)
+		return 1
+	}
+	defer st.Close()
+	start := time.Now()
+	rep, err := dhcpdconf.Import(ctx, st, files[0], dhcpdconf.Options{DryRun: *dry, CMTS: *cmts, Plan: *plan, Actor: "ip6m import"})
+	if rep.File != "" {
+		io.WriteString(stdout, rep.String())
+	}
+	if err != nil {
+		if errors.Is(err, dhcpdconf.ErrInvalid) {
+			fmt.Fprintf(stderr, "ip6m import: %s: %d errors, nothing was written (see the report)\n", files[0], len(rep.Errors))
+		} else {
+			fmt.Fprintln(stderr, "ip6m import:", err)
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "\n(%s, database %s)\n", time.Since(start).Round(time.Millisecond), st.Path())
+	return 0
+}
