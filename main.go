@@ -26,7 +26,8 @@ func commands() map[string]command {
 		"demo":    {"fill a data folder with a demo network", runDemo},
 		"user":    {"add users, set passwords, list users", runUser},
 		"backup":  {"write a consistent copy of the database", runBackup},
-		"export":  {"write the inventory as an ISC dhcpd.conf", runExport},
+		"export":  {"write the inventory as an ISC dhcpd.conf or dhcpd6.conf", runExport},
+		"import":  {"read an ISC dhcpd.conf into the inventory", runImport},
 		"docsis":  {"compile and decode DOCSIS/PacketCable configs (a drop-in for the docsis tool)", runDocsis},
 		"version": {"print the version", runVersion},
 	}
