@@ -161,14 +161,21 @@ func TestCMConfig(t *testing.T) {
 func TestCMConfigIPv6(t *testing.T) {
 	st := openStore(t, 10)
 	_, _, key1 := modemInfo(t, st, mac1)
-	t.Run("refused while the store has no v6 leases", func(t *testing.T) {
+	t.Run("refused without a v6 binding in the store", func(t *testing.T) {
 		s := startServer(t, Config{Addr: "[::1]:0", Source: st})
 		_, err := fetch(t, s.Addr(), cmName(mac1), 0, false)
 		if !tftpError(err, "access violation") {
 			t.Fatalf("err = %v", err)
 		}
-		if s.Stats().RefusedBy[ReasonV6Unverified] != 1 {
+		if s.Stats().RefusedBy[ReasonNoLease] != 1 {
 			t.Errorf("stats %+v", s.Stats())
+		}
+	})
+	t.Run("refused by a source that cannot look up v6 bindings", func(t *testing.T) {
+		s := startServer(t, Config{Addr: "[::1]:0", Source: v4Only{st}})
+		_, err := fetch(t, s.Addr(), cmName(mac1), 0, false)
+		if !tftpError(err, "access violation") || s.Stats().RefusedBy[ReasonV6Unverified] != 1 {
+			t.Fatalf("err = %v, stats %+v", err, s.Stats())
 		}
 	})
 	t.Run("anti-theft off", func(t *testing.T) {
@@ -542,3 +549,7 @@ func TestBrokenPlan(t *testing.T) {
 		t.Errorf("refusal detail %q does not say what is wrong", last.Detail)
 	}
 }
+
+// v4Only hides the store's v6 binding lookup: a ConfigSource that cannot
+// tell who holds an IPv6 address.
+type v4Only struct{ ConfigSource }
