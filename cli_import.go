@@ -83,7 +83,7 @@ func runImport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if errors.Is(err, dhcpdconf.ErrInvalid) {
-			fmt.Fprintf(stderr, "ip6m import: %s: %d errors, nothing was written (see the report)\n", files[0], len(rep.Errors))
+			fmt.Fprintf(stderr, "ip6m import: %v; nothing was written (see the report)\n", err)
 		} else {
 			fmt.Fprintln(stderr, "ip6m import:", err)
 		}

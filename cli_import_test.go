@@ -33,7 +33,7 @@ func TestImportCLI(t *testing.T) {
 		{[]string{"dhcpd", "--data", dir}, 2, "give one FILE (got 0)"},
 		{[]string{"dhcpd", "a", "b", "--data", dir}, 2, "give one FILE (got 2)"},
 		{[]string{"dhcpd", "--data", dir, "--dry-run", seed}, 0, "dry run, nothing was written"},
-		{[]string{"dhcpd", seed, "--data", dir, "--plan", "Nope"}, 1, "1 errors, nothing was written"},
+		{[]string{"dhcpd", seed, "--data", dir, "--plan", "Nope"}, 1, "1 error in " + seed},
 		{[]string{"dhcpd", filepath.Join(dir, "missing.conf"), "--data", dir}, 1, "no such file"},
 		{[]string{"dhcpd", "--data", dir, seed, "--cmts", "Headend"}, 0, "import of " + seed + ": done"},
 	} {
@@ -60,5 +60,15 @@ func TestImportCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestImportCommand: ip6m import is in the command table.
+func TestImportCommand(t *testing.T) {
+	if code, _, errs := cli(t, "", "import", "-h"); code != 0 || !strings.Contains(errs, "ip6m import dhcpd") {
+		t.Fatalf("ip6m import -h: %d %q", code, errs)
+	}
+	if code, out, _ := cli(t, "", "-h"); code != 0 || !strings.Contains(out, "import") {
+		t.Fatalf("usage lacks import: %q", out)
 	}
 }

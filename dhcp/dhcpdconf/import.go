@@ -83,7 +83,7 @@ func Import(ctx context.Context, st *store.Store, path string, opts Options) (Re
 	b := mapStmts(rep, stmts, inv, opts)
 	if len(rep.Errors) > 0 {
 		slices.SortStableFunc(rep.Errors, func(a, b Note) int { return comparePos(a.Pos, b.Pos) })
-		return rep.done(), fmt.Errorf("%d errors in %s (first: %s: %s): %w", len(rep.Errors), path, rep.Errors[0].Pos, rep.Errors[0].Text, ErrInvalid)
+		return rep.done(), fmt.Errorf("%s in %s (first: %s): %w", plural(len(rep.Errors), "error"), path, line(rep.Errors[0]), ErrInvalid)
 	}
 	if opts.DryRun {
 		return rep.done(), nil

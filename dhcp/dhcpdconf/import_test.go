@@ -505,3 +505,46 @@ func TestTestdataIsDhcpdSyntax(t *testing.T) {
 		}
 	}
 }
+
+// TestImportModemCMTS: a modem's CMTS is its fixed address's network's, else
+// the block it is declared in, else the remote-id class naming it when that
+// is a CMTS of the file, else the only CMTS; otherwise it is left open.
+func TestImportModemCMTS(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"d.conf": `
+shared-network "North" {
+	subnet 10.1.0.0 netmask 255.255.0.0 {
+		pool { range 10.1.1.1 10.1.1.9; }
+		host a { hardware ethernet 00:00:ca:00:00:01; }
+	}
+	host b { hardware ethernet 00:00:ca:00:00:02; }
+}
+shared-network "South" {
+	subnet 10.2.0.0 netmask 255.255.0.0 { pool { allow members of "South"; range 10.2.1.1 10.2.1.9; } }
+	subnet 10.3.0.0 netmask 255.255.0.0 { }
+}
+host c { hardware ethernet 00:00:ca:00:00:03; }
+host d { hardware ethernet 00:00:ca:00:00:05; fixed-address 10.3.0.5; }
+class "Ghost" { match if option agent.remote-id = 00:00:ca:00:00:04; }
+class "South" { match if option agent.remote-id = 00:00:ca:00:00:07; }
+`})
+	st := openStore(t)
+	rep, err := Import(ctx, st, filepath.Join(dir, "d.conf"), Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	for mac, want := range map[string]string{
+		"00:00:ca:00:00:01": "North", "00:00:ca:00:00:02": "North", "00:00:ca:00:00:03": "",
+		"00:00:ca:00:00:04": "", "00:00:ca:00:00:05": "South", "00:00:ca:00:00:07": "South",
+	} {
+		m, err := st.ModemByMAC(ctx, mac)
+		if err != nil {
+			t.Errorf("modem %s: %v", mac, err)
+			continue
+		}
+		if got := cmtsName(t, st, m.CMTSID); got != want {
+			t.Errorf("modem %s on %q, want %q", mac, got, want)
+		}
+	}
+}

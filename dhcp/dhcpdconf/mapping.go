@@ -358,6 +358,11 @@ func (m *mapper) plans() map[string]string {
 			return out
 		}
 		out[""] = p.Name
+		for _, c := range m.w.classOrd {
+			if c.limit != nil && c.limit.v != p.MaxCPE {
+				m.rep.note("limit vs plan", c.limit.pos, "lease limit %d of class %q is not used: every modem goes on plan %q, which allows %d CPEs", c.limit.v, c.name, p.Name, p.MaxCPE)
+			}
+		}
 		return out
 	}
 	// CPE classes with a lease limit: the CPEs a modem may have.
@@ -671,6 +676,13 @@ func (m *mapper) devicesOut(plans map[string]string) {
 		}
 	}
 	remoteCMTS := m.remoteCMTS
+	known := map[string]bool{} // CMTSes that exist or are created
+	for _, s := range m.w.subnets {
+		known[strings.ToLower(s.cmtsName)] = s.cmtsName != ""
+	}
+	for name := range m.inv.cmts {
+		known[name] = true
+	}
 	noCMTS := 0
 	addModem := func(mac string, fixed netip.Addr, pos Pos, enabled bool, note, cmts string) {
 		if k := m.kindInStore(mac); k != "" {
@@ -685,7 +697,7 @@ func (m *mapper) devicesOut(plans map[string]string) {
 		if !m.claimFixed(fixed, mac, pos) {
 			return
 		}
-		if cmts == "" {
+		if cmts == "" && known[strings.ToLower(remoteCMTS[mac])] {
 			cmts = remoteCMTS[mac]
 		}
 		if cmts == "" {
@@ -740,9 +752,14 @@ func (m *mapper) devicesOut(plans map[string]string) {
 		disabled := useFile(h, cmFile)
 		deny := lookupBool(h.sc, func(p *params) bool { return p.denyBooting })
 		cmts := ""
-		if h.subnet != nil {
+		switch {
+		case h.subnet != nil:
 			cmts = h.subnet.cmtsName
-		} else if h.fixed.IsValid() {
+		case !h.fixed.IsValid() && h.inSubnet != nil:
+			cmts = h.inSubnet.cmtsName // declared inside the subnet
+		case !h.fixed.IsValid() && h.inShared != nil:
+			cmts = h.inShared.name
+		case h.fixed.IsValid():
 			cmts = m.opts.CMTS
 			m.rep.note("fixed outside", h.fixedPos, "host %s: fixed-address %s is in no subnet of the file; the modem is put on CMTS %s", h.name, h.fixed, cmts)
 		}

@@ -142,6 +142,9 @@ type hostDecl struct {
 	macPos   Pos
 	fixed    netip.Addr
 	fixedPos Pos
+	// Where the block sits (dhcpd does not care; a hint for the CMTS).
+	inSubnet *subnetDecl
+	inShared *sharedNet
 	// Decided later.
 	kind   string // store.KindCM, KindMTA, KindCPE
 	why    string
@@ -587,7 +590,7 @@ func (w *walker) host(s *Stmt, in where) {
 		w.fail(s.Pos, "a host cannot sit inside a host, class or pool")
 		return
 	}
-	h := &hostDecl{pos: s.Pos, name: s.Args[1].Text, sc: &scope{parent: in.sc}}
+	h := &hostDecl{pos: s.Pos, name: s.Args[1].Text, sc: &scope{parent: in.sc}, inSubnet: in.subnet, inShared: in.shared}
 	w.walk(s.Block, where{sc: h.sc, shared: in.shared, subnet: in.subnet, host: h})
 	w.scopedOptions(h.sc, "host "+h.name, s.Pos)
 	if h.mac == "" {

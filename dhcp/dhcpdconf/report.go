@@ -76,7 +76,7 @@ func (r Report) String() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	switch {
 	case len(r.Errors) > 0:
-		p("import of %s: %d errors, nothing was written\n", r.File, len(r.Errors))
+		p("import of %s: %s, nothing was written\n", r.File, plural(len(r.Errors), "error"))
 	case r.Failed != "":
 		p("import of %s: stopped by the store at %s\n", r.File, r.Failed)
 	case r.DryRun:
