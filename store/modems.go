@@ -74,7 +74,8 @@ func uniqueDevice(ctx context.Context, tx *sql.Tx, v *validator, self string, id
 				return nil
 			}
 			var other int64
-			err := tx.QueryRowContext(ctx, "SELECT id FROM "+tbl+" WHERE "+col+" = ? AND NOT (? = ? AND id = ?) LIMIT 1", val, tbl, self, id).Scan(&other)
+			// "<> ''" lets SQLite use the partial fixed_ipv4 indexes.
+			err := tx.QueryRowContext(ctx, "SELECT id FROM "+tbl+" WHERE "+col+" = ? AND "+col+" <> '' AND NOT (? = ? AND id = ?) LIMIT 1", val, tbl, self, id).Scan(&other)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
@@ -174,12 +175,12 @@ func searchCond(q string) (string, []any) {
 		// Every way a device holds an address, each an indexed lookup; the
 		// union is materialised once and joined by rowid.
 		ip := a.Unmap().String()
-		ids := `SELECT id FROM modems WHERE fixed_ipv4 = ?
-			UNION SELECT id FROM modems WHERE ipv6 = ?
+		ids := `SELECT id FROM modems WHERE fixed_ipv4 = ? AND fixed_ipv4 <> ''
+			UNION SELECT id FROM modems WHERE ipv6 = ? AND ipv6 <> ''
 			UNION SELECT modem_id FROM leases4 WHERE ip = ? AND modem_id IS NOT NULL
 			UNION SELECT modem_id FROM leases6 WHERE address = ? AND modem_id IS NOT NULL
-			UNION SELECT modem_id FROM mtas WHERE fixed_ipv4 = ?
-			UNION SELECT modem_id FROM cpes WHERE fixed_ipv4 = ?`
+			UNION SELECT modem_id FROM mtas WHERE fixed_ipv4 = ? AND fixed_ipv4 <> ''
+			UNION SELECT modem_id FROM cpes WHERE fixed_ipv4 = ? AND fixed_ipv4 <> ''`
 		args := []any{ip, ip, ip, ip, ip, ip}
 		if a.Is6() && !a.Is4In6() {
 			// A derived CM address carries the MAC in its low 48 bits.
