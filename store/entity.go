@@ -134,29 +134,32 @@ func (t *table[T]) list(ctx context.Context, q querier, where, order string, arg
 // create validates v, inserts it and writes the audit row, in one
 // transaction. On success v carries its new ID and times.
 func (t *table[T]) create(ctx context.Context, s *Store, actor string, v *T) error {
-	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
-		// A new row has no ID yet; one left over from a copied struct would
-		// make the validators' "other than itself" checks skip that row.
-		t.meta(v).ID = 0
-		if err := t.validate(ctx, tx, v); err != nil {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error { return t.createIn(ctx, tx, s, actor, v) })
+}
+
+// createIn is create inside the caller's transaction.
+func (t *table[T]) createIn(ctx context.Context, tx *sql.Tx, s *Store, actor string, v *T) error {
+	// A new row has no ID yet; one left over from a copied struct would
+	// make the validators' "other than itself" checks skip that row.
+	t.meta(v).ID = 0
+	if err := t.validate(ctx, tx, v); err != nil {
+		return err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	m := t.meta(v)
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)+2), ", ")
+	args := append(t.values(v), now.Unix(), now.Unix())
+	err := tx.QueryRowContext(ctx, "INSERT INTO "+t.name+"("+strings.Join(t.cols, ", ")+", created_at, updated_at) VALUES ("+ph+") RETURNING id", args...).Scan(&m.ID)
+	if err != nil {
+		return t.constraintError(err, "create")
+	}
+	m.Created, m.Updated = now, now
+	if t.saveChildren != nil {
+		if err := t.saveChildren(ctx, tx, v); err != nil {
 			return err
 		}
-		now := s.now().UTC().Truncate(time.Second)
-		m := t.meta(v)
-		ph := strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)+2), ", ")
-		args := append(t.values(v), now.Unix(), now.Unix())
-		err := tx.QueryRowContext(ctx, "INSERT INTO "+t.name+"("+strings.Join(t.cols, ", ")+", created_at, updated_at) VALUES ("+ph+") RETURNING id", args...).Scan(&m.ID)
-		if err != nil {
-			return t.constraintError(err, "create")
-		}
-		m.Created, m.Updated = now, now
-		if t.saveChildren != nil {
-			if err := t.saveChildren(ctx, tx, v); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, actor, "create", t.entity, m.ID, nil, v)
-	})
+	}
+	return s.audit(ctx, tx, actor, "create", t.entity, m.ID, nil, v)
 }
 
 // update validates v and replaces the row with v.ID.
@@ -199,6 +202,26 @@ func (t *table[T]) remove(ctx context.Context, s *Store, actor string, id int64)
 		return s.audit(ctx, tx, actor, "delete", t.entity, id, &before, nil)
 	})
 }
+
+// Batch creates many rows in one transaction: all of them, or none (a
+// bulk import is thousands of rows; one transaction each would cost one
+// fsync each).
+type Batch struct {
+	s     *Store
+	tx    *sql.Tx
+	ctx   context.Context
+	actor string
+}
+
+// InBatch runs fn with a Batch; its creates commit together when fn
+// returns nil and roll back together otherwise.
+func (s *Store) InBatch(ctx context.Context, actor string, fn func(*Batch) error) error {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error { return fn(&Batch{s: s, tx: tx, ctx: ctx, actor: actor}) })
+}
+
+func (b *Batch) CreateModem(m *Modem) error { return modemTable.createIn(b.ctx, b.tx, b.s, b.actor, m) }
+func (b *Batch) CreateMTA(m *MTA) error     { return mtaTable.createIn(b.ctx, b.tx, b.s, b.actor, m) }
+func (b *Batch) CreateCPE(c *CPE) error     { return cpeTable.createIn(b.ctx, b.tx, b.s, b.actor, c) }
 
 // constraintError turns SQLite constraint failures into errors a person can
 // act on: a UNIQUE clash becomes a ValidationError on its field, a foreign

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -47,5 +48,42 @@ func TestSearchWithFilters(t *testing.T) {
 				t.Fatalf("ListModems(%+v) total %d, %v; want %d", tc.f, total, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestInBatch: a batch's creates commit together, or none does.
+func TestInBatch(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Options{})
+	p := Plan{Name: "P", Config: "Main { NetworkAccess 1; }"}
+	if err := s.CreatePlan(ctx, "t", &p); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InBatch(ctx, "t", func(b *Batch) error {
+		for i := range 3 {
+			if err := b.CreateModem(&Modem{MAC: FormatMAC([6]byte{0, 0, 0xca, 0, 0, byte(i)}), PlanID: p.ID, Enabled: true}); err != nil {
+				return err
+			}
+		}
+		return b.CreateModem(&Modem{MAC: "bad", PlanID: p.ID})
+	})
+	var verr *ValidationError
+	if !errors.As(err, &verr) || verr.Fields["mac"] == "" {
+		t.Fatalf("a bad row in a batch: %v", err)
+	}
+	if c, _ := s.Count(ctx); c.Modems != 0 {
+		t.Fatalf("%d modems after a failed batch, want none", c.Modems)
+	}
+	if err := s.InBatch(ctx, "t", func(b *Batch) error {
+		m := Modem{MAC: "00:00:ca:00:00:09", PlanID: p.ID, Enabled: true}
+		if err := b.CreateModem(&m); err != nil {
+			return err
+		}
+		return b.CreateMTA(&MTA{MAC: "00:00:ca:00:00:0a", ModemID: m.ID})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Count(ctx); c.Modems != 1 || c.MTAs != 1 {
+		t.Fatalf("after a good batch: %+v", c)
 	}
 }

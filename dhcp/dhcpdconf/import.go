@@ -301,30 +301,68 @@ func (b *batch) write(ctx context.Context, st *store.Store, actor string, rep *R
 	for _, m := range ml {
 		modemID[m.MAC] = m.ID
 	}
-	for _, m := range b.modems {
-		m.m.PlanID = planID[strings.ToLower(m.plan)]
-		if m.cmts != "" {
-			m.m.CMTSID = cmtsID[strings.ToLower(m.cmts)]
+	// Devices go in chunks, each one transaction (one fsync) for up to
+	// batchSize rows: a chunk is written whole or not at all.
+	const batchSize = 2000
+	for i := 0; i < len(b.modems); i += batchSize {
+		chunk := b.modems[i:min(i+batchSize, len(b.modems))]
+		var failed *modemItem
+		err := st.InBatch(ctx, actor, func(bt *store.Batch) error {
+			for _, m := range chunk {
+				m.m.PlanID = planID[strings.ToLower(m.plan)]
+				if m.cmts != "" {
+					m.m.CMTSID = cmtsID[strings.ToLower(m.cmts)]
+				}
+				if err := bt.CreateModem(&m.m); err != nil {
+					failed = m
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fail("modem "+failed.m.MAC, failed.pos, err)
 		}
-		if err := st.CreateModem(ctx, actor, &m.m); err != nil {
-			return fail("modem "+m.m.MAC, m.pos, err)
+		for _, m := range chunk {
+			modemID[m.m.MAC] = m.m.ID
 		}
-		modemID[m.m.MAC] = m.m.ID
-		written.Modems++
+		written.Modems += len(chunk)
 	}
-	for _, d := range b.mtas {
-		d.d.ModemID = modemID[d.modem]
-		if err := st.CreateMTA(ctx, actor, &d.d); err != nil {
-			return fail("MTA "+d.d.MAC, d.pos, err)
+	for i := 0; i < len(b.mtas); i += batchSize {
+		chunk := b.mtas[i:min(i+batchSize, len(b.mtas))]
+		var failed *mtaItem
+		err := st.InBatch(ctx, actor, func(bt *store.Batch) error {
+			for _, d := range chunk {
+				d.d.ModemID = modemID[d.modem]
+				if err := bt.CreateMTA(&d.d); err != nil {
+					failed = d
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fail("MTA "+failed.d.MAC, failed.pos, err)
 		}
-		written.MTAs++
+		written.MTAs += len(chunk)
 	}
-	for _, d := range b.cpes {
-		d.d.ModemID = modemID[d.modem]
-		if err := st.CreateCPE(ctx, actor, &d.d); err != nil {
-			return fail("CPE "+d.d.MAC, d.pos, err)
+	for i := 0; i < len(b.cpes); i += batchSize {
+		chunk := b.cpes[i:min(i+batchSize, len(b.cpes))]
+		var failed *cpeItem
+		err := st.InBatch(ctx, actor, func(bt *store.Batch) error {
+			for _, d := range chunk {
+				d.d.ModemID = modemID[d.modem]
+				if err := bt.CreateCPE(&d.d); err != nil {
+					failed = d
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fail("CPE "+failed.d.MAC, failed.pos, err)
 		}
-		written.CPEs++
+		written.CPEs += len(chunk)
 	}
 	rep.Written = written
 	return nil
