@@ -196,6 +196,12 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 					out = append(out, ui.Counter{Name: "refused: " + k, Value: int64(s.RefusedBy[k])})
 				}
 				return out
+			}, Events: func() []ui.Event {
+				var out []ui.Event
+				for _, r := range tf.Refusals() {
+					out = append(out, ui.Event{At: r.Time, Text: fmt.Sprintf("refused %q to %s: %s %s", r.Name, r.From.Addr(), r.Reason, r.Detail)})
+				}
+				return out
 			}})
 		}
 	}

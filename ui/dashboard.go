@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"slices"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -15,11 +16,18 @@ type dashboardView struct {
 	PerCMTS  []cmtsCount
 	Recent   []store.AuditEntry
 	Services []serviceView
+	Events   []eventView
 }
 
 type serviceView struct {
 	Name, Addr string
 	Counters   []Counter
+}
+
+// eventView is a service's event with the service's name.
+type eventView struct {
+	Event
+	Service string
 }
 
 type cmtsCount struct {
@@ -58,6 +66,15 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			sv.Counters = svc.Counters()
 		}
 		v.Services = append(v.Services, sv)
+		if svc.Events != nil {
+			for _, e := range svc.Events() {
+				v.Events = append(v.Events, eventView{Event: e, Service: svc.Name})
+			}
+		}
+	}
+	slices.SortFunc(v.Events, func(a, b eventView) int { return b.At.Compare(a.At) })
+	if len(v.Events) > 15 {
+		v.Events = v.Events[:15]
 	}
 	if v.Recent, err = s.st.ListAudit(ctx, "", 0, 10); err != nil {
 		s.fail(w, r, err)

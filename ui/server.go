@@ -58,6 +58,15 @@ type Service struct {
 	Name     string
 	Addr     string
 	Counters func() []Counter
+	// Events, when set, lists what the service refused lately (newest
+	// first), e.g. a subscriber fetching another modem's config.
+	Events func() []Event
+}
+
+// Event is one thing a service did that an operator should see.
+type Event struct {
+	At   time.Time
+	Text string
 }
 
 // Counter is one named figure of a service.

@@ -48,8 +48,9 @@ func patternCheck(v string) string {
 
 var settings = []setting{
 	{dhcp.SettingServerIPv4, "Server IPv4 address", "the DHCP server identifier (option 54) the modems see; empty: the address each request arrived on", "", ipv4Check},
-	{"server.ipv6", "Server IPv6 address", "this server's address as DHCPv6 clients and the TFTP/time options see it", "", ipv6Check},
+	{dhcp.SettingServerIPv6, "Server IPv6 address", "this server's address as DHCPv6 clients and the TFTP/time options see it", "", ipv6Check},
 	{dhcp.SettingTFTPIPv4, "TFTP server IPv4", "siaddr for modems and MTAs; empty: the server address", "", ipv4Check},
+	{dhcp.SettingTFTPIPv6, "TFTP server IPv6", "CableLabs sub-option 32 for v6 modems; empty: the server's IPv6 address", "", ipv6Check},
 	{dhcp.SettingCMFile, "Modem config name", "the file name handed to each modem; {mac} is its 12 hex digits", dhcp.DefaultCMFile, patternCheck},
 	{dhcp.SettingMTAFile, "MTA config name", "the file name handed to each MTA", dhcp.DefaultMTAFile, patternCheck},
 	{dhcp.SettingWalledFile, "Walled-garden config name", "what unknown or disabled modems get on walled-garden networks (NetworkAccess 0)", dhcp.DefaultWalledFile, func(v string) string {

@@ -482,3 +482,15 @@ func TestLeaseHistoryPage(t *testing.T) {
 		t.Fatalf("a bad query: %d, want 422", code)
 	}
 }
+
+func TestDashboardEvents(t *testing.T) {
+	s, ts, _ := newTestServer(t, 1)
+	s.cfg.Services = []Service{{Name: "TFTP", Events: func() []Event {
+		return []Event{{At: time.Now(), Text: `refused "cm/4432c82109e7.cfg" to 10.1.2.3: not the lease holder`}}
+	}}}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	if _, body, _ := c.get("/"); !strings.Contains(body, "not the lease holder") || !strings.Contains(body, "10.1.2.3") {
+		t.Fatal("the dashboard does not list the refused TFTP request")
+	}
+}
