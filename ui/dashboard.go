@@ -2,9 +2,9 @@ package ui
 
 import (
 	"errors"
-	"slices"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"ip6m/store"
