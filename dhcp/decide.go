@@ -221,9 +221,20 @@ func (s *Server) Preview(mac string) (Preview, error) {
 	if d.Fixed.IsValid() {
 		p.Fixed = d.Fixed.String()
 	}
+	// The lease is keyed by client-id when the modem sends one (DOCSIS 3.0
+	// modems do), so look for the MAC among the live leases; this is a UI
+	// page view, not the packet path.
+	now := s.now()
 	s.leases.mu.Lock()
-	if l := s.leases.byClient[clientKey(nil, b)]; l != nil && l.state == store.StateActive && l.expires.After(s.now()) {
+	if l := s.leases.byClient[clientKey(nil, b)]; l != nil && l.state == store.StateActive && l.expires.After(now) {
 		p.Leased = l.ip.String()
+	} else {
+		for _, l := range s.leases.byIP {
+			if l.mac == b && l.kind == d.Kind && l.state == store.StateActive && l.expires.After(now) {
+				p.Leased = l.ip.String()
+				break
+			}
+		}
 	}
 	s.leases.mu.Unlock()
 	return p, nil

@@ -108,7 +108,7 @@ func (s *Server) offer(sn *snapshot, r Request4, d Decision, client string, req 
 	ls := s.leases
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if d.Kind == store.KindCPE && d.MaxCPE >= 0 && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
+	if d.Kind == store.KindCPE && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
 		reason := fmt.Sprintf("modem %s already has %d CPEs (its plan allows %d)", d.Modem.macText, ls.cpeCount(d.Modem.id, client), d.MaxCPE)
 		s.refuse(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
 		return nil, drop("refused: %s", reason)

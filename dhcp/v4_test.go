@@ -473,3 +473,18 @@ func TestFixedAddressOnAnotherSubnet(t *testing.T) {
 		t.Fatalf("fixed address on another subnet: %v", ack)
 	}
 }
+
+// TestPreviewWithClientID: a modem that sends a client-identifier (as
+// DOCSIS 3.0 modems do) still shows its lease in the preview.
+func TestPreviewWithClientID(t *testing.T) {
+	f := newFixture(t, false)
+	disc := discover(t, macModem, giCM, macModem, "docsis3.0")
+	disc.UpdateOption(dhcpv4.OptClientIdentifier(append([]byte{1}, macModem[:]...)))
+	_, ack := f.dora(t, disc)
+	if ack == nil {
+		t.Fatal("no ACK")
+	}
+	if p, _ := f.srv.Preview(f.modem.MAC); p.Leased != ip4(ack.YourIPAddr).String() {
+		t.Fatalf("preview %+v, want the lease %s", p, ip4(ack.YourIPAddr))
+	}
+}
