@@ -175,7 +175,8 @@ func (f *fixture) dora(t *testing.T, disc *dhcpv4.DHCPv4) (offer, ack *dhcpv4.DH
 		t.Fatalf("reply to DISCOVER is %v", offer.MessageType())
 	}
 	req, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(disc.GatewayIPAddr),
-		dhcpv4.WithOptionCopied(disc, dhcpv4.OptionRelayAgentInformation), dhcpv4.WithOptionCopied(disc, dhcpv4.OptionClassIdentifier))
+		dhcpv4.WithOptionCopied(disc, dhcpv4.OptionRelayAgentInformation), dhcpv4.WithOptionCopied(disc, dhcpv4.OptionClassIdentifier),
+		dhcpv4.WithOptionCopied(disc, dhcpv4.OptionClientIdentifier))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,8 +482,8 @@ func TestPreviewWithClientID(t *testing.T) {
 	disc := discover(t, macModem, giCM, macModem, "docsis3.0")
 	disc.UpdateOption(dhcpv4.OptClientIdentifier(append([]byte{1}, macModem[:]...)))
 	_, ack := f.dora(t, disc)
-	if ack == nil {
-		t.Fatal("no ACK")
+	if ack == nil || ack.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("no ACK: %v", ack)
 	}
 	if p, _ := f.srv.Preview(f.modem.MAC); p.Leased != ip4(ack.YourIPAddr).String() {
 		t.Fatalf("preview %+v, want the lease %s", p, ip4(ack.YourIPAddr))
