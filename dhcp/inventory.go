@@ -281,17 +281,8 @@ func parseNetwork4(n store.Network) (*network4, error) {
 		}
 		nw.ranges = append(nw.ranges, addrRange{a, b})
 	}
-	for _, l := range []struct {
-		dst *[]netip.Addr
-		s   string
-	}{{&nw.dns, n.DNSServers}, {&nw.time, n.TimeServers}, {&nw.log, n.LogServers}} {
-		for _, item := range store.SplitList(l.s) {
-			a, err := netip.ParseAddr(item)
-			if err != nil {
-				return nil, fmt.Errorf("network %s: bad server address %q", n.Prefix, item)
-			}
-			*l.dst = append(*l.dst, a)
-		}
+	if err := parseServers(n, &nw.dns, &nw.time, &nw.log); err != nil {
+		return nil, err
 	}
 	// Broadcast address: all host bits set.
 	b := nw.prefix.Addr().As4()
@@ -300,6 +291,23 @@ func parseNetwork4(n store.Network) (*network4, error) {
 	}
 	nw.broadcast = netip.AddrFrom4(b)
 	return nw, nil
+}
+
+// parseServers reads a network's DNS, time and log server lists.
+func parseServers(n store.Network, dns, tm, log *[]netip.Addr) error {
+	for _, l := range []struct {
+		dst *[]netip.Addr
+		s   string
+	}{{dns, n.DNSServers}, {tm, n.TimeServers}, {log, n.LogServers}} {
+		for _, item := range store.SplitList(l.s) {
+			a, err := netip.ParseAddr(item)
+			if err != nil {
+				return fmt.Errorf("network %s: bad server address %q", n.Prefix, item)
+			}
+			*l.dst = append(*l.dst, a)
+		}
+	}
+	return nil
 }
 
 // networkFor returns the network containing a (the relay's giaddr, or the

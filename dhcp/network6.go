@@ -58,17 +58,8 @@ func parseNetwork6(n store.Network) (*network6, error) {
 		}
 		nw.pools = append(nw.pools, pdPool{a, b, pp.Len})
 	}
-	for _, l := range []struct {
-		dst *[]netip.Addr
-		s   string
-	}{{&nw.dns, n.DNSServers}, {&nw.time, n.TimeServers}, {&nw.log, n.LogServers}} {
-		for _, item := range store.SplitList(l.s) {
-			a, err := netip.ParseAddr(item)
-			if err != nil {
-				return nil, fmt.Errorf("network %s: bad server address %q", n.Prefix, item)
-			}
-			*l.dst = append(*l.dst, a)
-		}
+	if err := parseServers(n, &nw.dns, &nw.time, &nw.log); err != nil {
+		return nil, err
 	}
 	return nw, nil
 }

@@ -47,15 +47,12 @@ type Config struct {
 
 // Server is the DHCPv4 server.
 type Server struct {
+	base
 	cfg        Config
-	log        *slog.Logger
-	now        func() time.Time
 	conn       *ipv4.PacketConn
 	raw        net.PacketConn
-	snap       atomic.Pointer[snapshot]
 	leases     *leases
 	fallbackID netip.Addr
-	stats      counters
 	limit      *macLimiter
 }
 
@@ -97,17 +94,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.PerMACBurst == 0 {
 		cfg.PerMACBurst = 20
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dhcp4"), now: cfg.Now, leases: newLeases(),
-		limit: newMACLimiter(cfg.PerMACRate, cfg.PerMACBurst, 200_000)}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	s.stats.drops = map[string]int64{}
-	sn, err := loadSnapshot(ctx, cfg.Inventory)
-	if err != nil {
+	s := &Server{cfg: cfg, leases: newLeases(), limit: newMACLimiter(cfg.PerMACRate, cfg.PerMACBurst, 200_000)}
+	if err := s.base.init(ctx, cfg.Inventory, cfg.Logger.With("component", "dhcp4"), cfg.Now, cfg.Refresh); err != nil {
 		return nil, fmt.Errorf("dhcp: %w", err)
 	}
-	s.snap.Store(sn)
+	sn := s.snap.Load()
 	list, err := cfg.Leases.Leases4(ctx, s.now().Add(-declineQuarantine))
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: %w", err)
@@ -153,34 +144,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.raw.LocalAddr() }
 
-// Stats returns a copy of the counters.
-func (s *Server) Stats() Stats {
-	s.stats.mu.Lock()
-	drops := make(map[string]int64, len(s.stats.drops))
-	for k, v := range s.stats.drops {
-		drops[k] = v
-	}
-	s.stats.mu.Unlock()
-	return Stats{Received: s.stats.received.Load(), Replied: s.stats.replied.Load(), LeasesCommitted: s.stats.leasesCommitted.Load(),
-		Refused: s.stats.refused.Load(), NAKs: s.stats.naks.Load(), Drops: drops}
-}
-
-func (s *Server) countDrop(reason string) {
-	s.stats.mu.Lock()
-	if len(s.stats.drops) < 256 {
-		s.stats.drops[reason]++
-	} else {
-		s.stats.drops["other"]++
-	}
-	s.stats.mu.Unlock()
-}
-
 // Run serves until ctx is done, then closes the socket and waits for the
 // requests in flight.
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.maintain(ctx) }()
+	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
 	go func() { defer wg.Done(); <-ctx.Done(); s.raw.Close() }()
 	sem := make(chan struct{}, s.cfg.InFlight)
 	buf := make([]byte, 4096)
@@ -288,40 +257,6 @@ func (s *Server) interfaceAddr(ifindex int) netip.Addr {
 		}
 	}
 	return netip.Addr{}
-}
-
-// maintain reloads the inventory when it changes and expires leases.
-func (s *Server) maintain(ctx context.Context) {
-	refresh := time.NewTicker(s.cfg.Refresh)
-	defer refresh.Stop()
-	sweep := time.NewTicker(10 * time.Second)
-	defer sweep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-refresh.C:
-			if err := s.Reload(ctx); err != nil {
-				s.log.Error("reload inventory", "err", err)
-			}
-		case <-sweep.C:
-			s.Sweep(ctx)
-		}
-	}
-}
-
-// Reload rebuilds the inventory snapshot if the store changed.
-func (s *Server) Reload(ctx context.Context) error {
-	if s.cfg.Inventory.InventoryVersion() == s.snap.Load().version {
-		return nil
-	}
-	sn, err := loadSnapshot(ctx, s.cfg.Inventory)
-	if err != nil {
-		return err
-	}
-	s.snap.Store(sn)
-	s.log.Debug("inventory reloaded", "version", sn.version, "modems", len(sn.modems))
-	return nil
 }
 
 // Sweep expires the leases whose time is up and records it in the history.

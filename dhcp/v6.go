@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -65,14 +64,11 @@ type Config6 struct {
 
 // Server6 is the DHCPv6 server.
 type Server6 struct {
+	base
 	cfg   Config6
-	log   *slog.Logger
-	now   func() time.Time
 	conn  *net.UDPConn
-	snap  atomic.Pointer[snapshot]
 	duid  dhcpv6.DUID
 	binds *bindings
-	stats counters
 }
 
 // New6 loads the inventory and bindings, makes or loads the server DUID and
@@ -90,16 +86,12 @@ func New6(ctx context.Context, cfg Config6) (*Server6, error) {
 	if cfg.Refresh == 0 {
 		cfg.Refresh = time.Second
 	}
-	s := &Server6{cfg: cfg, log: cfg.Logger.With("component", "dhcp6"), now: cfg.Now, binds: newBindings()}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	s.stats.drops = map[string]int64{}
-	sn, err := loadSnapshot(ctx, cfg.Inventory)
-	if err != nil {
+	s := &Server6{cfg: cfg, binds: newBindings()}
+	if err := s.base.init(ctx, cfg.Inventory, cfg.Logger.With("component", "dhcp6"), cfg.Now, cfg.Refresh); err != nil {
 		return nil, fmt.Errorf("dhcp6: %w", err)
 	}
-	s.snap.Store(sn)
+	sn := s.snap.Load()
+	var err error
 	if s.duid, err = serverDUID(ctx, cfg.Settings); err != nil {
 		return nil, fmt.Errorf("dhcp6: %w", err)
 	}
@@ -149,33 +141,11 @@ func serverDUID(ctx context.Context, st Settings6) (dhcpv6.DUID, error) {
 // Addr is the bound address.
 func (s *Server6) Addr() net.Addr { return s.conn.LocalAddr() }
 
-// Stats returns a copy of the counters.
-func (s *Server6) Stats() Stats {
-	s.stats.mu.Lock()
-	drops := make(map[string]int64, len(s.stats.drops))
-	for k, v := range s.stats.drops {
-		drops[k] = v
-	}
-	s.stats.mu.Unlock()
-	return Stats{Received: s.stats.received.Load(), Replied: s.stats.replied.Load(), LeasesCommitted: s.stats.leasesCommitted.Load(),
-		Refused: s.stats.refused.Load(), NAKs: s.stats.naks.Load(), Drops: drops}
-}
-
-func (s *Server6) countDrop(reason string) {
-	s.stats.mu.Lock()
-	if len(s.stats.drops) < 256 {
-		s.stats.drops[reason]++
-	} else {
-		s.stats.drops["other"]++
-	}
-	s.stats.mu.Unlock()
-}
-
 // Run serves until ctx is done.
 func (s *Server6) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.maintain(ctx) }()
+	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
 	go func() { defer wg.Done(); <-ctx.Done(); s.conn.Close() }()
 	sem := make(chan struct{}, s.cfg.InFlight)
 	buf := make([]byte, 65536)
@@ -230,38 +200,6 @@ func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 		return
 	}
 	s.stats.replied.Add(1)
-}
-
-func (s *Server6) maintain(ctx context.Context) {
-	refresh := time.NewTicker(s.cfg.Refresh)
-	defer refresh.Stop()
-	sweep := time.NewTicker(10 * time.Second)
-	defer sweep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-refresh.C:
-			if err := s.Reload(ctx); err != nil {
-				s.log.Error("reload inventory", "err", err)
-			}
-		case <-sweep.C:
-			s.Sweep(ctx)
-		}
-	}
-}
-
-// Reload rebuilds the inventory snapshot if the store changed.
-func (s *Server6) Reload(ctx context.Context) error {
-	if s.cfg.Inventory.InventoryVersion() == s.snap.Load().version {
-		return nil
-	}
-	sn, err := loadSnapshot(ctx, s.cfg.Inventory)
-	if err != nil {
-		return err
-	}
-	s.snap.Store(sn)
-	return nil
 }
 
 // Sweep expires bindings whose valid lifetime is over.

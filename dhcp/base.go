@@ -1,0 +1,95 @@
+package dhcp
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// base is what the v4 and v6 servers share: the inventory snapshot, the
+// counters, and the loop that keeps the snapshot fresh and expires leases.
+type base struct {
+	inv     Inventory
+	log     *slog.Logger
+	now     func() time.Time
+	refresh time.Duration
+	snap    atomic.Pointer[snapshot]
+	stats   counters
+}
+
+// init loads the first snapshot.
+func (b *base) init(ctx context.Context, inv Inventory, log *slog.Logger, now func() time.Time, refresh time.Duration) error {
+	b.inv, b.log, b.now, b.refresh = inv, log, now, refresh
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if b.refresh == 0 {
+		b.refresh = time.Second
+	}
+	b.stats.drops = map[string]int64{}
+	sn, err := loadSnapshot(ctx, inv)
+	if err != nil {
+		return err
+	}
+	b.snap.Store(sn)
+	return nil
+}
+
+// Stats returns a copy of the counters.
+func (b *base) Stats() Stats {
+	b.stats.mu.Lock()
+	drops := make(map[string]int64, len(b.stats.drops))
+	for k, v := range b.stats.drops {
+		drops[k] = v
+	}
+	b.stats.mu.Unlock()
+	return Stats{Received: b.stats.received.Load(), Replied: b.stats.replied.Load(), LeasesCommitted: b.stats.leasesCommitted.Load(),
+		Refused: b.stats.refused.Load(), NAKs: b.stats.naks.Load(), Drops: drops}
+}
+
+// countDrop counts a request answered with silence, by reason (bounded).
+func (b *base) countDrop(reason string) {
+	b.stats.mu.Lock()
+	if len(b.stats.drops) < 256 {
+		b.stats.drops[reason]++
+	} else {
+		b.stats.drops["other"]++
+	}
+	b.stats.mu.Unlock()
+}
+
+// Reload rebuilds the inventory snapshot if the store changed.
+func (b *base) Reload(ctx context.Context) error {
+	if b.inv.InventoryVersion() == b.snap.Load().version {
+		return nil
+	}
+	sn, err := loadSnapshot(ctx, b.inv)
+	if err != nil {
+		return err
+	}
+	b.snap.Store(sn)
+	b.log.Debug("inventory reloaded", "version", sn.version, "modems", len(sn.modems))
+	return nil
+}
+
+// maintain reloads the inventory when it changes and runs sweep every 10 s
+// until ctx ends.
+func (b *base) maintain(ctx context.Context, sweep func(context.Context)) {
+	refresh := time.NewTicker(b.refresh)
+	defer refresh.Stop()
+	expire := time.NewTicker(10 * time.Second)
+	defer expire.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-refresh.C:
+			if err := b.Reload(ctx); err != nil {
+				b.log.Error("reload inventory", "err", err)
+			}
+		case <-expire.C:
+			sweep(ctx)
+		}
+	}
+}
