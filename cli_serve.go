@@ -163,7 +163,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			preview = d4
 			shown = append(shown, ui.Service{Name: "DHCPv4", Addr: d4.Addr().String(), Counters: func() []ui.Counter {
 				return dhcpCounters(d4.Stats())
-			}})
+			}, Events: func() []ui.Event { return dhcpEvents(d4.Refusals()) }})
 		}
 	}
 	if cfg.dhcp6 != "" {
@@ -175,7 +175,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			preview6 = d6
 			shown = append(shown, ui.Service{Name: "DHCPv6", Addr: d6.Addr().String(), Counters: func() []ui.Counter {
 				return dhcpCounters(d6.Stats())
-			}})
+			}, Events: func() []ui.Event { return dhcpEvents(d6.Refusals()) }})
 		}
 	}
 	if cfg.tftp != "" {
@@ -284,6 +284,19 @@ func dhcpCounters(st dhcp.Stats) []ui.Counter {
 		{Name: "refused", Value: st.Refused}, {Name: "NAKs", Value: st.NAKs}}
 	for _, k := range slices.Sorted(maps.Keys(st.Drops)) {
 		out = append(out, ui.Counter{Name: "dropped: " + k, Value: st.Drops[k]})
+	}
+	return out
+}
+
+// dhcpEvents shows a DHCP server's refused devices on the dashboard.
+func dhcpEvents(list []dhcp.Refusal) []ui.Event {
+	out := make([]ui.Event, 0, len(list))
+	for _, r := range list {
+		text := fmt.Sprintf("no lease for %s via %s: %s", r.MAC, r.Relay, r.Reason)
+		if r.Count > 1 {
+			text += fmt.Sprintf(" (%d times)", r.Count)
+		}
+		out = append(out, ui.Event{At: r.Time, Text: text})
 	}
 	return out
 }

@@ -16,6 +16,7 @@ type base struct {
 	refresh time.Duration
 	snap    atomic.Pointer[snapshot]
 	stats   counters
+	refused *refusalLog
 }
 
 // init loads the first snapshot.
@@ -28,6 +29,7 @@ func (b *base) init(ctx context.Context, inv Inventory, log *slog.Logger, now fu
 		b.refresh = time.Second
 	}
 	b.stats.drops = map[string]int64{}
+	b.refused = newRefusalLog(200)
 	sn, err := loadSnapshot(ctx, inv)
 	if err != nil {
 		return err
@@ -46,6 +48,17 @@ func (b *base) Stats() Stats {
 	b.stats.mu.Unlock()
 	return Stats{Received: b.stats.received.Load(), Replied: b.stats.replied.Load(), LeasesCommitted: b.stats.leasesCommitted.Load(),
 		Refused: b.stats.refused.Load(), NAKs: b.stats.naks.Load(), Drops: drops}
+}
+
+// Refusals lists the devices refused lately (one line per device and
+// reason), newest first.
+func (b *base) Refusals() []Refusal { return b.refused.list() }
+
+// refuse counts and records a device that gets nothing.
+func (b *base) refuse(mac, relay, reason string) {
+	b.stats.refused.Add(1)
+	b.refused.add(b.now(), mac, relay, reason)
+	b.log.Debug("no lease", "mac", mac, "relay", relay, "reason", reason)
 }
 
 // countDrop counts a request answered with silence, by reason (bounded).

@@ -69,7 +69,7 @@ func (s *Server) handle4(ctx context.Context, in inbound4) (*dhcpv4.DHCPv4, erro
 	case dhcpv4.MessageTypeDiscover:
 		d := sn.decide(r)
 		if d.Refuse != "" {
-			s.refuse(r, d)
+			s.refuseV4(r, d)
 			return nil, drop("refused: %s", d.Refuse)
 		}
 		l, err := s.offer(sn, r, d, client, req, now)
@@ -110,12 +110,12 @@ func (s *Server) offer(sn *snapshot, r Request4, d Decision, client string, req 
 	defer ls.mu.Unlock()
 	if d.Kind == store.KindCPE && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
 		reason := fmt.Sprintf("modem %s already has %d CPEs (its plan allows %d)", d.Modem.macText, ls.cpeCount(d.Modem.id, client), d.MaxCPE)
-		s.refuse(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
+		s.refuseV4(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
 		return nil, drop("refused: %s", reason)
 	}
 	ip, why := ls.pick(client, d, sn.reserved, now)
 	if !ip.IsValid() {
-		s.refuse(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: why})
+		s.refuseV4(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: why})
 		return nil, drop("refused: %s", why)
 	}
 	l := ls.bind(ip, client, func(l *lease) {
@@ -176,7 +176,7 @@ func (s *Server) request(ctx context.Context, sn *snapshot, in inbound4, r Reque
 	}
 	d := sn.decide(r)
 	if d.Refuse != "" {
-		s.refuse(r, d)
+		s.refuseV4(r, d)
 		if state == "selecting" || state == "init-reboot" {
 			return s.nak(sn, in, "not allowed: "+d.Refuse)
 		}
@@ -223,7 +223,7 @@ func (s *Server) request(ctx context.Context, sn *snapshot, in inbound4, r Reque
 	if d.Kind == store.KindCPE && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
 		reason := fmt.Sprintf("modem %s already has %d CPEs (its plan allows %d)", d.Modem.macText, ls.cpeCount(d.Modem.id, client), d.MaxCPE)
 		ls.mu.Unlock()
-		s.refuse(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
+		s.refuseV4(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
 		return s.nak(sn, in, reason)
 	}
 	event := store.EventGrant
@@ -311,9 +311,12 @@ func (s *Server) endLease(ctx context.Context, sn *snapshot, client string, addr
 
 // refuse logs (once per state change would be better; debug per packet)
 // and counts a device that gets nothing.
-func (s *Server) refuse(r Request4, d Decision) {
-	s.stats.refused.Add(1)
-	s.log.Debug("no lease", "mac", macText(r.MAC), "kind", d.Kind, "reason", d.Refuse, "giaddr", r.GiAddr)
+func (s *Server) refuseV4(r Request4, d Decision) {
+	relay := ""
+	if r.GiAddr.IsValid() {
+		relay = r.GiAddr.String()
+	}
+	s.refuse(macText(r.MAC), relay, d.Refuse)
 }
 
 // leaseTime is the network's lease time, or less if the client asks for less.

@@ -458,7 +458,7 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 	switch msg.MessageType {
 	case dhcpv6.MessageTypeSolicit:
 		if d.refuse != "" {
-			s.stats.refused.Add(1)
+			s.refuseV6(r, d.refuse)
 			return nil, drop("refused: %s", d.refuse)
 		}
 		rapid := msg.GetOneOption(dhcpv6.OptionRapidCommit) != nil
@@ -471,7 +471,7 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 		ops = s.assign(r, d, reply, now, commit, false)
 	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
 		if d.refuse != "" {
-			s.stats.refused.Add(1)
+			s.refuseV6(r, d.refuse)
 			reply.AddOption(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoAddrsAvail, StatusMessage: d.refuse})
 			break
 		}
@@ -507,6 +507,19 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 		s.stats.leasesCommitted.Add(int64(len(ops)))
 	}
 	return reply, nil
+}
+
+// refuseV6 records a refused v6 client.
+func (s *Server6) refuseV6(r *request6, reason string) {
+	mac := ""
+	if r.macOK {
+		mac = macText(r.mac)
+	}
+	relay := ""
+	if r.link.IsValid() {
+		relay = r.link.String()
+	}
+	s.refuse(mac, relay, reason)
 }
 
 // addOptions adds DNS when asked and the CableLabs sub-options the client
