@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"ip6m/dhcp"
@@ -192,6 +193,9 @@ type modemView struct {
 	// running here).
 	DHCP  *dhcp.Preview
 	DHCP6 *dhcp.Preview
+	// Refused are the DHCP servers' recent refusals of this modem and of
+	// the devices behind it (the same MAC block).
+	Refused []dhcp.Refusal
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -246,6 +250,11 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 			return
 		}
 		*pv.dst = &p
+		for _, rf := range pv.src.Refusals() {
+			if rf.MAC == m.MAC || strings.Contains(rf.Reason, m.MAC) {
+				v.Refused = append(v.Refused, rf)
+			}
+		}
 	}
 	if v.Leases, err = s.st.ModemLeases4(ctx, m.ID); err != nil {
 		s.fail(w, r, err)
@@ -261,7 +270,7 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 // leaseTable shows a modem's leases and those of the devices behind it.
 func leaseTable(list []store.Lease4) tableView {
 	t := tableView{Columns: []column{{Text: "Address"}, {Text: "Device"}, {Text: "MAC"}, {Text: "State"}, {Text: "Relay"}, {Text: "Since"}, {Text: "Until"}},
-		Empty: "No IPv4 lease yet: the modem has not asked, or got nothing (see the log)."}
+		Empty: "No IPv4 lease yet: the modem has not asked, or got nothing (see the refusals above)."}
 	now := time.Now()
 	for _, l := range list {
 		state := cell{Text: l.State, State: "off"}

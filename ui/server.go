@@ -47,9 +47,11 @@ type Config struct {
 	DHCP6 Previewer
 }
 
-// Previewer is the DHCP server's decision for one device.
+// Previewer is the DHCP server's decision for one device, and the devices
+// it refused lately.
 type Previewer interface {
 	Preview(mac string) (dhcp.Preview, error)
+	Refusals() []dhcp.Refusal
 }
 
 // Service is a running service as the dashboard shows it: its name, where

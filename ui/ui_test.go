@@ -377,6 +377,15 @@ func TestDashboardServices(t *testing.T) {
 type fakePreviewer map[string]dhcp.Preview
 
 func (f fakePreviewer) Preview(mac string) (dhcp.Preview, error) { return f[mac], nil }
+func (f fakePreviewer) Refusals() []dhcp.Refusal {
+	var out []dhcp.Refusal
+	for mac, p := range f {
+		if p.Refuse != "" {
+			out = append(out, dhcp.Refusal{Time: time.Now(), MAC: mac, Relay: "10.10.0.1", Reason: p.Refuse, Count: 4})
+		}
+	}
+	return out
+}
 
 func TestModemPageDHCPPreview(t *testing.T) {
 	s, ts, st := newTestServer(t, 3)
@@ -395,8 +404,8 @@ func TestModemPageDHCPPreview(t *testing.T) {
 		}
 	}
 	_, body, _ = c.get("/modems/" + strconv.FormatInt(d.ID, 10))
-	if !strings.Contains(body, "no lease") || !strings.Contains(body, "the modem is disabled") {
-		t.Error("a refused modem's page does not say why")
+	if !strings.Contains(body, "no lease") || !strings.Contains(body, "the modem is disabled") || !strings.Contains(body, "(4 times)") {
+		t.Error("a refused modem's page does not say why and how often")
 	}
 	s.cfg.DHCP4 = nil
 	_, body, _ = c.get("/modems/" + strconv.FormatInt(m.ID, 10))
