@@ -349,10 +349,7 @@ func (s *Server) serverID(sn *snapshot, in inbound4) netip.Addr {
 // 82 echoed byte for byte (RFC 3046).
 func (s *Server) reply(sn *snapshot, in inbound4, d Decision, l *lease, mt dhcpv4.MessageType, now time.Time) (*dhcpv4.DHCPv4, error) {
 	req := in.msg
-	resp, err := dhcpv4.NewReplyFromRequest(req)
-	if err != nil {
-		return nil, err
-	}
+	resp := newReply(req)
 	resp.UpdateOption(dhcpv4.OptMessageType(mt))
 	sid := s.serverID(sn, in)
 	resp.UpdateOption(dhcpv4.OptServerIdentifier(sid.AsSlice()))
@@ -407,10 +404,7 @@ func (s *Server) reply(sn *snapshot, in inbound4, d Decision, l *lease, mt dhcpv
 // nak refuses a REQUEST (RFC 2131 4.3.2): only the server id and a message.
 func (s *Server) nak(sn *snapshot, in inbound4, msg string) (*dhcpv4.DHCPv4, error) {
 	req := in.msg
-	resp, err := dhcpv4.NewReplyFromRequest(req)
-	if err != nil {
-		return nil, err
-	}
+	resp := newReply(req)
 	resp.UpdateOption(dhcpv4.OptMessageType(dhcpv4.MessageTypeNak))
 	resp.UpdateOption(dhcpv4.OptServerIdentifier(s.serverID(sn, in).AsSlice()))
 	resp.UpdateOption(dhcpv4.OptMessage(msg))
@@ -424,6 +418,31 @@ func (s *Server) nak(sn *snapshot, in inbound4, msg string) (*dhcpv4.DHCPv4, err
 	s.stats.naks.Add(1)
 	s.log.Debug("NAK", "mac", macText([6]byte(req.ClientHWAddr)), "reason", msg)
 	return resp, nil
+}
+
+// newReply starts a BOOTREPLY to req: its xid, flags, chaddr and giaddr,
+// and its client-identifier echoed (RFC 6842). (dhcpv4.NewReplyFromRequest
+// draws a random xid from crypto/rand first, only to overwrite it.)
+func newReply(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
+	resp := &dhcpv4.DHCPv4{
+		OpCode:        dhcpv4.OpcodeBootReply,
+		HWType:        req.HWType,
+		TransactionID: req.TransactionID,
+		Flags:         req.Flags,
+		ClientHWAddr:  req.ClientHWAddr,
+		ClientIPAddr:  net.IPv4zero,
+		YourIPAddr:    net.IPv4zero,
+		ServerIPAddr:  net.IPv4zero,
+		GatewayIPAddr: req.GatewayIPAddr,
+		Options:       make(dhcpv4.Options, 16),
+	}
+	if resp.GatewayIPAddr == nil {
+		resp.GatewayIPAddr = net.IPv4zero
+	}
+	if cid := req.Options.Get(dhcpv4.OptionClientIdentifier); cid != nil {
+		resp.Options[uint8(dhcpv4.OptionClientIdentifier)] = cid
+	}
+	return resp
 }
 
 // parseRAI splits option 82 into its sub-options, refusing malformed ones.
