@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"ip6m/dhcp"
+	"ip6m/snmp"
 	"ip6m/store"
 	"ip6m/tftp"
 	"ip6m/timesrv"
+	"ip6m/tsdb"
 	"ip6m/ui"
 )
 
@@ -38,6 +40,7 @@ type serveConfig struct {
 	demoModems int
 	logLevel   string
 	cpuProfile string
+	poll       bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -53,6 +56,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.dns, "dns", ":53", "DNS relay listen address (empty: off)")
 	fs.IntVar(&c.relayPort, "dhcp-relay-port", 67, "UDP port of the relays (CMTSes) DHCPv4 replies go to; change only to load-test on one machine")
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
+	fs.BoolVar(&c.poll, "poll", false, "poll every modem (at its lease address) and CMTS over SNMP into data/tsdb")
 	fs.IntVar(&c.demoModems, "demo-modems", store.DefaultDemoModems, "size of the demo network, with --demo")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until the server stops (for performance work)")
@@ -204,6 +208,23 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 				return out
 			}})
 		}
+	}
+	if cfg.poll {
+		db, err := tsdb.Open(filepath.Join(cfg.data, "tsdb"), tsdb.Options{})
+		if err != nil {
+			return fmt.Errorf("time series: %w", err)
+		}
+		defer db.Close()
+		poller, err := snmp.New(snmp.Config{Targets: pollTargets{st}, Sink: db, Logger: log, SummaryOnly: true})
+		if err != nil {
+			return err
+		}
+		services = append(services, service{"time series", db.Run}, service{"SNMP poller", poller.Run})
+		shown = append(shown, ui.Service{Name: "SNMP poller", Addr: "every 10 s", Counters: func() []ui.Counter {
+			st := poller.Stats()
+			return []ui.Counter{{Name: "devices", Value: int64(st.Devices)}, {Name: "backed off", Value: int64(st.BackedOff)}, {Name: "polls answered", Value: int64(st.Polls)}, {Name: "timeouts", Value: int64(st.Timeouts)},
+				{Name: "late", Value: int64(st.Late)}, {Name: "in flight", Value: int64(st.InFlight)}}
+		}})
 	}
 	if cfg.time != "" {
 		ts, err := timesrv.New(timesrv.Config{Addr: cfg.time, Logger: log})

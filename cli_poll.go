@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"ip6m/snmp"
+	"ip6m/store"
+)
+
+// SettingSNMPCommunity is the read community the poller uses for modems
+// (CMTSes have their own, in the inventory).
+const SettingSNMPCommunity = "snmp.community"
+
+// pollTargets gives the SNMP poller the inventory: every enabled modem at
+// the address of its current lease, and every CMTS at its management
+// address.
+type pollTargets struct{ st *store.Store }
+
+func (p pollTargets) PollTargets(ctx context.Context) ([]snmp.Target, error) {
+	community, err := p.st.Setting(ctx, SettingSNMPCommunity, "public")
+	if err != nil {
+		return nil, err
+	}
+	modems, _, err := p.st.ListModems(ctx, store.ModemFilter{Enabled: new(true)}, store.Page{})
+	if err != nil {
+		return nil, err
+	}
+	leases, err := p.st.Leases4(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	addr := make(map[string]netip.Addr, len(leases))
+	for _, l := range leases {
+		if l.Kind == store.KindCM && l.State == store.StateActive {
+			if a, err := netip.ParseAddr(l.IP); err == nil {
+				addr[l.MAC] = a
+			}
+		}
+	}
+	cmtsList, err := p.st.ListCMTS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]snmp.Target, 0, len(modems)+len(cmtsList))
+	for _, c := range cmtsList {
+		mgmt := c.MgmtIPv4
+		if mgmt == "" {
+			mgmt = c.MgmtIPv6
+		}
+		a, err := netip.ParseAddr(mgmt)
+		if err != nil {
+			continue // no management address: nothing to poll
+		}
+		out = append(out, snmp.Target{Key: fmt.Sprintf("cmts-%d", c.ID), Kind: snmp.CMTS, Addr: netip.AddrPortFrom(a, 161), Community: c.SNMPRead})
+	}
+	for _, m := range modems {
+		mac, err := net.ParseMAC(m.MAC)
+		if err != nil {
+			return nil, err
+		}
+		t := snmp.Target{Key: m.MAC, Kind: snmp.Modem, Community: community, MAC: mac}
+		if a, ok := addr[m.MAC]; ok {
+			t.Addr = netip.AddrPortFrom(a, 161)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
