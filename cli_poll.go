@@ -70,3 +70,34 @@ func (p pollTargets) PollTargets(ctx context.Context) ([]snmp.Target, error) {
 	}
 	return out, nil
 }
+
+// SettingSNMPWriteCommunity is the community for SNMP SETs to modems
+// (a reset); it must match the modem's config (docsDevNmAccess).
+const SettingSNMPWriteCommunity = "snmp.write_community"
+
+// resetByLease resets a modem at the address of its current lease.
+func resetByLease(ctx context.Context, st *store.Store, p *snmp.Poller, mac string) error {
+	m, err := st.ModemByMAC(ctx, mac)
+	if err != nil {
+		return err
+	}
+	leases, err := st.ModemLeases4(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, l := range leases {
+		if l.MAC == m.MAC && l.Kind == store.KindCM && l.State == store.StateActive && l.Ends.After(now) {
+			a, err := netip.ParseAddr(l.IP)
+			if err != nil {
+				return err
+			}
+			community, err := st.Setting(ctx, SettingSNMPWriteCommunity, "private")
+			if err != nil {
+				return err
+			}
+			return p.Reset(ctx, netip.AddrPortFrom(a, 161), community)
+		}
+	}
+	return fmt.Errorf("modem %s holds no active lease, so it cannot be reached", mac)
+}

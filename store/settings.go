@@ -72,6 +72,14 @@ func (s *Store) SetSettings(ctx context.Context, actor string, values map[string
 	})
 }
 
+// RecordAction writes an audit row for an action that changes no row (a
+// modem reset over SNMP): who did what to which entity, and the outcome.
+func (s *Store) RecordAction(ctx context.Context, actor, action, entity string, id int64, detail string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.audit(ctx, tx, actor, action, entity, id, nil, detail)
+	})
+}
+
 // AuditEntry is one row of the audit log.
 type AuditEntry struct {
 	ID       int64

@@ -286,3 +286,36 @@ func leaseTable(list []store.Lease4) tableView {
 	}
 	return t
 }
+
+// modemReset resets a modem over SNMP, audited with who, when and the
+// outcome.
+func (s *Server) modemReset(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r, "That modem")
+		return
+	}
+	m, err := s.st.GetModem(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, _ := sessionFrom(r.Context())
+	target := "/modems/" + idString(id)
+	if s.cfg.ResetModem == nil {
+		http.Redirect(w, r, withFlash(target, "Reset needs the SNMP poller (ip6m serve --poll)."), http.StatusSeeOther)
+		return
+	}
+	outcome := "sent"
+	msg := "Reset sent to modem " + m.MAC + "; it will drop off and come back in a minute or two."
+	if err := s.cfg.ResetModem(r.Context(), m.MAC); err != nil {
+		outcome = "failed: " + err.Error()
+		msg = "Reset of " + m.MAC + " failed: " + err.Error()
+	}
+	if err := s.st.RecordAction(r.Context(), sess.User.Name, "reset", "modem", m.ID, outcome); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("modem reset", "mac", m.MAC, "user", sess.User.Name, "outcome", outcome)
+	http.Redirect(w, r, withFlash(target, msg), http.StatusSeeOther)
+}

@@ -45,6 +45,9 @@ type Config struct {
 	DHCP4 Previewer
 	// DHCP6 is the same for DHCPv6.
 	DHCP6 Previewer
+	// ResetModem resets a modem over SNMP (docsDevResetNow); nil when no
+	// poller runs here.
+	ResetModem func(ctx context.Context, mac string) error
 }
 
 // Previewer is the DHCP server's decision for one device, and the devices
@@ -199,6 +202,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /settings", store.RoleAdmin, s.settingsPage)
 	s.handle("POST /settings", store.RoleAdmin, s.settingsSave)
 
+	s.handle("POST /modems/{id}/reset", store.RoleOperator, s.modemReset)
 	for _, e := range s.entities() {
 		e.register(s)
 	}

@@ -503,3 +503,29 @@ func TestDashboardEvents(t *testing.T) {
 		t.Fatal("the dashboard does not list the refused TFTP request")
 	}
 }
+
+func TestModemReset(t *testing.T) {
+	s, ts, st := newTestServer(t, 3)
+	m, _ := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	var reset []string
+	s.cfg.ResetModem = func(_ context.Context, mac string) error {
+		reset = append(reset, mac)
+		return nil
+	}
+	path := "/modems/" + strconv.FormatInt(m.ID, 10) + "/reset"
+	viewer := newClient(t, ts)
+	viewer.login(store.RoleViewer)
+	if code, _, _ := viewer.post(path, url.Values{"csrf": {viewer.csrf}}, ts.URL); code != http.StatusForbidden || len(reset) != 0 {
+		t.Fatalf("a viewer's reset: %d, resets %v", code, reset)
+	}
+	op := newClient(t, ts)
+	op.login(store.RoleOperator)
+	code, _, h := op.post(path, url.Values{"csrf": {op.csrf}}, ts.URL)
+	if code != http.StatusSeeOther || len(reset) != 1 || reset[0] != m.MAC || !strings.Contains(h.Get("Location"), "Reset+sent") {
+		t.Fatalf("operator reset: %d %q, resets %v", code, h.Get("Location"), reset)
+	}
+	a, _ := st.ListAudit(context.Background(), "modem", m.ID, 5)
+	if len(a) == 0 || a[0].Action != "reset" || a[0].Actor != store.RoleOperator {
+		t.Fatalf("reset not audited: %+v", a)
+	}
+}
