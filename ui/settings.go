@@ -46,6 +46,13 @@ func patternCheck(v string) string {
 	return ""
 }
 
+func communityCheck(v string) string {
+	if len(v) > 64 || strings.ContainsAny(v, " \t") {
+		return "must be at most 64 characters without spaces"
+	}
+	return ""
+}
+
 var settings = []setting{
 	{dhcp.SettingServerIPv4, "Server IPv4 address", "the DHCP server identifier (option 54) the modems see; empty: the address each request arrived on", "", ipv4Check},
 	{dhcp.SettingServerIPv6, "Server IPv6 address", "this server's address as DHCPv6 clients and the TFTP/time options see it", "", ipv6Check},
@@ -59,6 +66,8 @@ var settings = []setting{
 		}
 		return ""
 	}},
+	{"snmp.community", "Modem SNMP read community", "what the poller uses for modems (CMTSes have their own)", "public", communityCheck},
+	{"snmp.write_community", "Modem SNMP write community", "for resets (docsDevResetNow); must match docsDevNmAccess in the modems' configs", "private", communityCheck},
 	{dhcp.SettingPktcRealm, "PacketCable Kerberos realm", "option 122.6, e.g. BASIC.1 as in the seed", "BASIC.1", func(v string) string {
 		if len(v) > 200 {
 			return "is too long"
