@@ -12,6 +12,7 @@ import (
 type setting struct {
 	key, label, help, def string
 	check                 func(string) string // "" when valid, else the message
+	secret                bool                // shown as a password field
 }
 
 func ipv4Check(v string) string {
@@ -54,38 +55,42 @@ func communityCheck(v string) string {
 }
 
 var settings = []setting{
-	{dhcp.SettingServerIPv4, "Server IPv4 address", "the DHCP server identifier (option 54) the modems see; empty: the address each request arrived on", "", ipv4Check},
-	{dhcp.SettingServerIPv6, "Server IPv6 address", "this server's address as DHCPv6 clients and the TFTP/time options see it", "", ipv6Check},
-	{dhcp.SettingTFTPIPv4, "TFTP server IPv4", "siaddr for modems and MTAs; empty: the server address", "", ipv4Check},
-	{dhcp.SettingTFTPIPv6, "TFTP server IPv6", "CableLabs sub-option 32 for v6 modems; empty: the server's IPv6 address", "", ipv6Check},
-	{dhcp.SettingCMFile, "Modem config name", "the file name handed to each modem; {mac} is its 12 hex digits", dhcp.DefaultCMFile, patternCheck},
-	{dhcp.SettingMTAFile, "MTA config name", "the file name handed to each MTA", dhcp.DefaultMTAFile, patternCheck},
+	{dhcp.SettingServerIPv4, "Server IPv4 address", "the DHCP server identifier (option 54) the modems see; empty: the address each request arrived on", "", ipv4Check, false},
+	{dhcp.SettingServerIPv6, "Server IPv6 address", "this server's address as DHCPv6 clients and the TFTP/time options see it", "", ipv6Check, false},
+	{dhcp.SettingTFTPIPv4, "TFTP server IPv4", "siaddr for modems and MTAs; empty: the server address", "", ipv4Check, false},
+	{dhcp.SettingTFTPIPv6, "TFTP server IPv6", "CableLabs sub-option 32 for v6 modems; empty: the server's IPv6 address", "", ipv6Check, false},
+	{dhcp.SettingCMFile, "Modem config name", "the file name handed to each modem; {mac} is its 12 hex digits", dhcp.DefaultCMFile, patternCheck, false},
+	{dhcp.SettingMTAFile, "MTA config name", "the file name handed to each MTA", dhcp.DefaultMTAFile, patternCheck, false},
 	{dhcp.SettingWalledFile, "Walled-garden config name", "what unknown or disabled modems get on walled-garden networks (NetworkAccess 0)", dhcp.DefaultWalledFile, func(v string) string {
 		if strings.HasPrefix(v, "/") || strings.Contains(v, "..") {
 			return "must be a relative name without .."
 		}
 		return ""
-	}},
-	{"snmp.community", "Modem SNMP read community", "what the poller uses for modems (CMTSes have their own)", "public", communityCheck},
-	{"snmp.write_community", "Modem SNMP write community", "for resets (docsDevResetNow); must match docsDevNmAccess in the modems' configs", "private", communityCheck},
+	}, false},
+	{"snmp.community", "Modem SNMP read community", "what the poller uses for modems (CMTSes have their own)", "public", communityCheck, false},
+	{"snmp.write_community", "Modem SNMP write community", "for resets (docsDevResetNow); must match docsDevNmAccess in the modems' configs", "private", communityCheck, true},
 	{dhcp.SettingPktcRealm, "PacketCable Kerberos realm", "option 122.6, e.g. BASIC.1 as in the seed", "BASIC.1", func(v string) string {
 		if len(v) > 200 {
 			return "is too long"
 		}
 		return ""
-	}},
+	}, false},
 	{dhcp.SettingPktcProv, "PacketCable provisioning server", "option 122.3: an IPv4 address or a name; empty: this server", "", func(v string) string {
 		if strings.ContainsAny(v, " \t\"") {
 			return "must be an address or a host name"
 		}
 		return ""
-	}},
+	}, false},
 }
 
 func (s *Server) settingsFields(r *http.Request, values, errs map[string]string) []field {
 	var out []field
 	for _, st := range settings {
-		out = append(out, field{Name: st.key, Label: st.label, Value: values[st.key], Help: st.help, Error: errs[st.key], Mono: true})
+		f := field{Name: st.key, Label: st.label, Value: values[st.key], Help: st.help, Error: errs[st.key], Mono: true}
+		if st.secret {
+			f.Type = "password"
+		}
+		out = append(out, f)
 	}
 	return out
 }
