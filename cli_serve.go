@@ -159,6 +159,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var shown []ui.Service // what the dashboard lists
 	var preview, preview6 ui.Previewer
 	var resetModem func(context.Context, string) error
+	var series ui.SeriesSource
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -222,6 +223,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 		services = append(services, service{"time series", db.Run}, service{"SNMP poller", poller.Run})
 		resetModem = func(ctx context.Context, mac string) error { return resetByLease(ctx, st, poller, mac) }
+		series = db
 		shown = append(shown, ui.Service{Name: "SNMP poller", Addr: "every 10 s", Counters: func() []ui.Counter {
 			st := poller.Stats()
 			return []ui.Counter{{Name: "devices", Value: int64(st.Devices)}, {Name: "backed off", Value: int64(st.BackedOff)}, {Name: "polls answered", Value: int64(st.Polls)}, {Name: "timeouts", Value: int64(st.Timeouts)},
@@ -249,7 +251,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series})
 		if err != nil {
 			return err
 		}

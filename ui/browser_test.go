@@ -179,3 +179,37 @@ func TestBrowserModemWorkflow(t *testing.T) {
 		screenshot(ctx, t, fmt.Sprintf("5-%d%s", i, strings.ReplaceAll(p, "/", "_")))
 	}
 }
+
+// TestBrowserModemGraphs opens a modem page and sees its signal graph draw
+// (uPlot, from the time-series store), with the range buttons working.
+func TestBrowserModemGraphs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	s, ts, st := newTestServer(t, 3)
+	m, err := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Series = testSeries(t, m.MAC)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(ts.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), store.RoleViewer),
+		chromedp.SendKeys(chromedp.CSS(`#password`), testUsers[store.RoleViewer]),
+		chromedp.Submit(chromedp.CSS(`#password`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav.menu`)), // the dashboard, not the login page's h1
+		chromedp.Navigate(fmt.Sprintf("%s/modems/%d", ts.URL, m.ID)),
+		chromedp.WaitVisible(chromedp.CSS(`#graphs[data-drawn="day"] figure.graph[data-metric="dspwr"] canvas`)),
+		chromedp.Click(chromedp.CSS(`button[data-range="hour"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#graphs[data-drawn="hour"] figure.graph[data-metric="dspwr"] canvas`)),
+	); err != nil {
+		t.Fatalf("graph: %v", err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`figure.graph .u-title`)))
+	if err != nil || !strings.Contains(title, "Downstream power") {
+		t.Fatalf("graph title %q, %v", title, err)
+	}
+	screenshot(ctx, t, "6-graphs")
+}

@@ -45,6 +45,9 @@ type Config struct {
 	DHCP4 Previewer
 	// DHCP6 is the same for DHCPv6.
 	DHCP6 Previewer
+	// Series is the time-series store the graphs read; nil when no poller
+	// runs here.
+	Series SeriesSource
 	// ResetModem resets a modem over SNMP (docsDevResetNow); nil when no
 	// poller runs here.
 	ResetModem func(ctx context.Context, mac string) error
@@ -203,6 +206,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /settings", store.RoleAdmin, s.settingsSave)
 
 	s.handle("POST /modems/{id}/reset", store.RoleOperator, s.modemReset)
+	s.handle("GET /modems/{id}/series", store.RoleViewer, s.modemSeries)
 	for _, e := range s.entities() {
 		e.register(s)
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"ip6m/dhcp"
 	"ip6m/store"
+	"ip6m/tsdb"
 )
 
 // testPasswords are the users every test server has.
@@ -527,5 +529,62 @@ func TestModemReset(t *testing.T) {
 	a, _ := st.ListAudit(context.Background(), "modem", m.ID, 5)
 	if len(a) == 0 || a[0].Action != "reset" || a[0].Actor != store.RoleOperator {
 		t.Fatalf("reset not audited: %+v", a)
+	}
+}
+
+// testSeries is a small tsdb with a modem's downstream power over the last
+// hour, for the graph tests.
+func testSeries(t *testing.T, mac string) *tsdb.DB {
+	t.Helper()
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Define(mac, tsdb.Schema{Archives: tsdb.DefaultArchives(), Metrics: []tsdb.Metric{
+		{Name: "dspwr", Kind: tsdb.Gauge, Encoding: tsdb.Int16, Scale: 0.1},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(10 * time.Second)
+	for i := 360; i >= 0; i-- {
+		if err := db.Add(mac, "dspwr", now.Add(-time.Duration(i)*10*time.Second), 3.5+float64(i%7)/10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+func TestModemSeries(t *testing.T) {
+	s, ts, st := newTestServer(t, 3)
+	m, _ := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	path := "/modems/" + strconv.FormatInt(m.ID, 10) + "/series?range=hour"
+	if _, body, _ := c.get(path); strings.TrimSpace(body) != "[]" {
+		t.Fatalf("without a time-series store: %q, want []", body)
+	}
+	s.cfg.Series = testSeries(t, m.MAC)
+	code, body, _ := c.get(path)
+	var got []struct {
+		Metric string     `json:"metric"`
+		Unit   string     `json:"unit"`
+		T      []int64    `json:"t"`
+		Avg    []*float64 `json:"avg"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil || code != 200 || len(got) != 1 || got[0].Metric != "dspwr" || got[0].Unit != "dBmV" {
+		t.Fatalf("series: %d %v %s", code, err, body)
+	}
+	known := 0
+	for _, v := range got[0].Avg {
+		if v != nil {
+			known++
+			if *v < 3.4 || *v > 4.2 {
+				t.Fatalf("value %v out of what was stored", *v)
+			}
+		}
+	}
+	if known < 300 || len(got[0].T) != len(got[0].Avg) {
+		t.Fatalf("%d known points of %d", known, len(got[0].Avg))
 	}
 }
