@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"ip6m/snmp"
 	"ip6m/store"
+	"ip6m/tsdb"
+	"ip6m/ui"
 )
 
 // SettingSNMPCommunity is the read community the poller uses for modems
@@ -100,4 +103,29 @@ func resetByLease(ctx context.Context, st *store.Store, p *snmp.Poller, mac stri
 		}
 	}
 	return fmt.Errorf("modem %s holds no active lease, so it cannot be reached", mac)
+}
+
+// liveSink stores samples in the time-series store and streams the gauges
+// to the browsers showing the device's graphs.
+type liveSink struct {
+	*tsdb.DB
+	live *ui.Live
+}
+
+func (l liveSink) AddSamples(device string, t time.Time, samples []tsdb.Sample) error {
+	err := l.DB.AddSamples(device, t, samples)
+	l.live.Publish(device, t, samples, isGauge)
+	return err
+}
+
+// isGauge tells the level metrics (dBmV, dB) from counters: dspwr,
+// dspwr_min, dspwr.3 and so on.
+func isGauge(metric string) bool {
+	base, _, _ := strings.Cut(metric, ".")
+	base = strings.TrimSuffix(strings.TrimSuffix(base, "_min"), "_max")
+	switch base {
+	case "dspwr", "dssnr", "uspwr", "usrcv", "ussnr", "microref":
+		return true
+	}
+	return false
 }

@@ -160,6 +160,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var preview, preview6 ui.Previewer
 	var resetModem func(context.Context, string) error
 	var series ui.SeriesSource
+	var live *ui.Live
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -217,7 +218,8 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			return fmt.Errorf("time series: %w", err)
 		}
 		defer db.Close()
-		poller, err := snmp.New(snmp.Config{Targets: pollTargets{st}, Sink: db, Logger: log, SummaryOnly: true})
+		live = ui.NewLive()
+		poller, err := snmp.New(snmp.Config{Targets: pollTargets{st}, Sink: liveSink{db, live}, Logger: log, SummaryOnly: true})
 		if err != nil {
 			return err
 		}
@@ -251,7 +253,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live})
 		if err != nil {
 			return err
 		}

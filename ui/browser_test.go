@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"ip6m/store"
+	"ip6m/tsdb"
 )
 
 // chromium finds Debian's headless browser; without it the browser tests
@@ -180,6 +181,13 @@ func TestBrowserModemWorkflow(t *testing.T) {
 	}
 }
 
+// subscribed reports whether a browser listens to device's live samples.
+func subscribed(l *Live, device string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.subs[device]) > 0
+}
+
 // TestBrowserModemGraphs opens a modem page and sees its signal graph draw
 // (uPlot, from the time-series store), with the range buttons working.
 func TestBrowserModemGraphs(t *testing.T) {
@@ -192,6 +200,7 @@ func TestBrowserModemGraphs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.cfg.Series = testSeries(t, m.MAC)
+	s.cfg.Live = NewLive()
 	ctx := browser(t)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(ts.URL+"/login"),
@@ -212,4 +221,25 @@ func TestBrowserModemGraphs(t *testing.T) {
 		t.Fatalf("graph title %q, %v", title, err)
 	}
 	screenshot(ctx, t, "6-graphs")
+
+	// Live mode: a sample published by the poller reaches the open graph.
+	before, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`figure.graph[data-metric="dspwr"]`), "data-points"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !subscribed(s.cfg.Live, m.MAC) {
+		if time.Now().After(deadline) {
+			t.Fatal("the page never opened its live websocket")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.cfg.Live.Publish(m.MAC, time.Now(), []tsdb.Sample{{Metric: "dspwr", Value: 5.5}, {Metric: "in", Value: 1e9}},
+		func(metric string) bool { return metric == "dspwr" })
+	var want int
+	fmt.Sscan(before.Value, &want)
+	want++
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`figure.graph[data-metric="dspwr"][data-points="%d"]`, want)))); err != nil {
+		t.Fatalf("the live point never arrived (had %s points): %v", before.Value, err)
+	}
 }

@@ -196,11 +196,13 @@ type modemView struct {
 	// Refused are the DHCP servers' recent refusals of this modem and of
 	// the devices behind it (the same MAC block).
 	Refused []dhcp.Refusal
+	// Live says new samples stream to the graphs (a poller runs here).
+	Live bool
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
 	ctx := r.Context()
-	v := modemView{Modem: m}
+	v := modemView{Modem: m, Live: s.cfg.Live != nil}
 	if m.CustomerID != 0 {
 		c, err := s.st.GetCustomer(ctx, m.CustomerID)
 		if err != nil {

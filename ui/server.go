@@ -48,6 +48,8 @@ type Config struct {
 	// Series is the time-series store the graphs read; nil when no poller
 	// runs here.
 	Series SeriesSource
+	// Live streams new samples to the graphs; nil when no poller runs.
+	Live *Live
 	// ResetModem resets a modem over SNMP (docsDevResetNow); nil when no
 	// poller runs here.
 	ResetModem func(ctx context.Context, mac string) error
@@ -207,6 +209,7 @@ func (s *Server) registerRoutes() {
 
 	s.handle("POST /modems/{id}/reset", store.RoleOperator, s.modemReset)
 	s.handle("GET /modems/{id}/series", store.RoleViewer, s.modemSeries)
+	s.handle("GET /modems/{id}/live", store.RoleViewer, s.modemLive)
 	for _, e := range s.entities() {
 		e.register(s)
 	}

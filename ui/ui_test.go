@@ -588,3 +588,30 @@ func TestModemSeries(t *testing.T) {
 		t.Fatalf("%d known points of %d", known, len(got[0].Avg))
 	}
 }
+
+// TestLiveDropsSlowClients: the poller never waits for a browser; one that
+// does not read is dropped once its buffer is full.
+func TestLiveDropsSlowClients(t *testing.T) {
+	l := NewLive()
+	slow := l.subscribe("m")
+	fast := l.subscribe("m")
+	gauge := func(string) bool { return true }
+	for i := range 40 {
+		l.Publish("m", time.Unix(int64(i), 0), []tsdb.Sample{{Metric: "dspwr", Value: 1}}, gauge)
+		<-fast
+	}
+	n := 0
+	for range slow {
+		n++
+	}
+	if n != 32 {
+		t.Fatalf("the slow client got %d messages before being dropped, want its buffer of 32", n)
+	}
+	if !subscribed(l, "m") {
+		t.Fatal("the fast client was dropped too")
+	}
+	l.unsubscribe("m", fast)
+	if subscribed(l, "m") {
+		t.Fatal("unsubscribe left the device listed")
+	}
+}

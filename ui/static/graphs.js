@@ -5,6 +5,8 @@
   var box = document.getElementById("graphs");
   if (!box || typeof uPlot === "undefined") return;
   var plots = [];
+  var byMetric = {}; // metric → {plot, data}
+  var live = null;
   var colours = { good: "rgba(27,127,59,0.10)", warn: "rgba(138,90,0,0.10)" };
 
   function bandsPlugin(band) {
@@ -30,6 +32,7 @@
   function draw(range, series) {
     plots.forEach(function (p) { p.destroy(); });
     plots = [];
+    byMetric = {};
     box.textContent = "";
     if (!series.length) {
       var p = document.createElement("p");
@@ -59,15 +62,46 @@
           { label: "max", stroke: "#9aa5b5", width: 1 }
         ]
       };
-      plots.push(new uPlot(opts, [s.t, s.min, s.avg, s.max], fig));
+      var data = [s.t, s.min, s.avg, s.max];
+      var plot = new uPlot(opts, data, fig);
+      plots.push(plot);
+      byMetric[s.metric] = { plot: plot, data: data, fig: fig, points: s.t.length };
+      fig.setAttribute("data-points", String(s.t.length));
     });
     box.setAttribute("data-drawn", range); // for tests and for anyone waiting on a range
+  }
+
+  // Live mode: new samples arrive over a websocket and are appended to
+  // their graph (the history came over HTTP first).
+  function connect() {
+    if (live || !window.WebSocket || !box.getAttribute("data-live")) return;
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + box.getAttribute("data-live");
+    live = new WebSocket(url);
+    live.onmessage = function (ev) {
+      var pts;
+      try { pts = JSON.parse(ev.data); } catch (e) { return; }
+      pts.forEach(function (p) {
+        var g = byMetric[p.metric];
+        if (!g) return;
+        g.data[0].push(p.t);
+        g.data[1].push(p.value);
+        g.data[2].push(p.value);
+        g.data[3].push(p.value);
+        g.plot.setData(g.data);
+        g.points++;
+        g.fig.setAttribute("data-points", String(g.points));
+      });
+    };
+    live.onclose = function () {
+      live = null;
+      setTimeout(connect, 5000); // the server dropped us (slow, or restarting): try again
+    };
   }
 
   function load(range) {
     fetch(box.getAttribute("data-src") + "?range=" + encodeURIComponent(range), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
-      .then(function (series) { draw(range, series); })
+      .then(function (series) { draw(range, series); connect(); })
       .catch(function (e) { box.textContent = "Could not load the graphs: " + e; });
     document.querySelectorAll("[data-range]").forEach(function (b) {
       b.setAttribute("aria-pressed", b.getAttribute("data-range") === range ? "true" : "false");
