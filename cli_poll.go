@@ -129,3 +129,18 @@ func isGauge(metric string) bool {
 	}
 	return false
 }
+
+// healthFlags classifies every polled modem's last reading.
+func healthFlags(p *snmp.Poller) map[string]ui.HealthFlag {
+	now := time.Now()
+	th := snmp.DefaultThresholds()
+	out := map[string]ui.HealthFlag{}
+	for _, r := range p.Readings() {
+		if r.Kind != snmp.Modem {
+			continue
+		}
+		h := snmp.Classify(r, now, th)
+		out[r.Key] = ui.HealthFlag{State: h.State.String(), Reason: h.Reason}
+	}
+	return out
+}

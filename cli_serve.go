@@ -161,6 +161,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var resetModem func(context.Context, string) error
 	var series ui.SeriesSource
 	var live *ui.Live
+	var health func() map[string]ui.HealthFlag
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -226,6 +227,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		services = append(services, service{"time series", db.Run}, service{"SNMP poller", poller.Run})
 		resetModem = func(ctx context.Context, mac string) error { return resetByLease(ctx, st, poller, mac) }
 		series = db
+		health = func() map[string]ui.HealthFlag { return healthFlags(poller) }
 		shown = append(shown, ui.Service{Name: "SNMP poller", Addr: "every 10 s", Counters: func() []ui.Counter {
 			st := poller.Stats()
 			return []ui.Counter{{Name: "devices", Value: int64(st.Devices)}, {Name: "backed off", Value: int64(st.BackedOff)}, {Name: "polls answered", Value: int64(st.Polls)}, {Name: "timeouts", Value: int64(st.Timeouts)},
@@ -253,7 +255,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health})
 		if err != nil {
 			return err
 		}

@@ -132,6 +132,8 @@ type ModemFilter struct {
 	CustomerID int64
 	// Enabled filters by state when not nil.
 	Enabled *bool
+	// MACs, when not nil, keeps only these modems (e.g. the sick ones).
+	MACs []string
 }
 
 // where renders the filter as SQL over modems m and customers c.
@@ -153,6 +155,16 @@ func (f ModemFilter) where() (string, []any) {
 	if f.Enabled != nil {
 		conds = append(conds, "m.enabled = ?")
 		args = append(args, *f.Enabled)
+	}
+	if f.MACs != nil {
+		if len(f.MACs) == 0 {
+			conds = append(conds, "0")
+		} else {
+			conds = append(conds, "m.mac IN (?"+strings.Repeat(", ?", len(f.MACs)-1)+")")
+			for _, m := range f.MACs {
+				args = append(args, m)
+			}
+		}
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		cond, a := searchCond(q)

@@ -17,6 +17,8 @@ type dashboardView struct {
 	Recent   []store.AuditEntry
 	Services []serviceView
 	Events   []eventView
+	// Health counts modems by state (nil: no poller here).
+	Health map[string]int
 }
 
 type serviceView struct {
@@ -59,6 +61,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	if n := per[0]; n[0] > 0 {
 		v.PerCMTS = append(v.PerCMTS, cmtsCount{Name: "(no CMTS)", Modems: n[0], Disabled: n[1]})
+	}
+	if s.cfg.Health != nil {
+		v.Health = map[string]int{}
+		for _, h := range s.cfg.Health() {
+			v.Health[h.State]++
+		}
 	}
 	for _, svc := range s.cfg.Services {
 		sv := serviceView{Name: svc.Name, Addr: svc.Addr}

@@ -386,7 +386,7 @@ func (s *Server) customersCRUD() registrar {
 				return
 			}
 			p := s.page(r, "Customer "+c.Account, "/customers")
-			s.render(w, r, customerPage(p, c, modemTable(modems)))
+			s.render(w, r, customerPage(p, c, modemTable(modems, nil)))
 		},
 	}
 }

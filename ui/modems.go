@@ -131,7 +131,20 @@ func modemFilter(r *http.Request) store.ModemFilter {
 }
 
 func (s *Server) modemListView(r *http.Request) (listView, error) {
-	list, total, err := s.st.ListModems(r.Context(), modemFilter(r), requestedPage(r))
+	f := modemFilter(r)
+	var health map[string]HealthFlag
+	if s.cfg.Health != nil {
+		health = s.cfg.Health()
+		if want := r.URL.Query().Get("health"); want != "" {
+			f.MACs = []string{}
+			for mac, h := range health {
+				if h.State == want || (want == "sick" && h.State != "good" && h.State != "unknown") {
+					f.MACs = append(f.MACs, mac)
+				}
+			}
+		}
+	}
+	list, total, err := s.st.ListModems(r.Context(), f, requestedPage(r))
 	if err != nil {
 		return listView{}, err
 	}
@@ -144,22 +157,31 @@ func (s *Server) modemListView(r *http.Request) (listView, error) {
 		return listView{}, err
 	}
 	q := r.URL.Query()
+	filters := []field{
+		{Name: "cmts", Label: "CMTS", Type: "select", Options: cmts, Value: q.Get("cmts")},
+		{Name: "plan", Label: "Plan", Type: "select", Options: plans, Value: q.Get("plan")},
+		{Name: "state", Label: "State", Type: "select", Value: q.Get("state"), Options: []option{{"", "Any state"}, {"enabled", "Enabled"}, {"disabled", "Disabled"}}},
+	}
+	if health != nil {
+		filters = append(filters, field{Name: "health", Label: "Health", Type: "select", Value: q.Get("health"), Options: []option{
+			{"", "Any health"}, {"sick", "Sick (warning, bad, offline)"}, {"bad", "Bad"}, {"warning", "Warning"}, {"offline", "Offline"}, {"good", "Good"}}})
+	}
 	return listView{
-		Table:  modemTable(list),
-		Pager:  pagerFor(r, total),
-		Search: "MAC, IP, serial, customer",
-		Filters: []field{
-			{Name: "cmts", Label: "CMTS", Type: "select", Options: cmts, Value: q.Get("cmts")},
-			{Name: "plan", Label: "Plan", Type: "select", Options: plans, Value: q.Get("plan")},
-			{Name: "state", Label: "State", Type: "select", Value: q.Get("state"), Options: []option{{"", "Any state"}, {"enabled", "Enabled"}, {"disabled", "Disabled"}}},
-		},
+		Table:   modemTable(list, health),
+		Pager:   pagerFor(r, total),
+		Search:  "MAC, IP, serial, customer",
+		Filters: filters,
 	}, nil
 }
 
-// modemTable renders modem rows as the modems list shows them.
-func modemTable(list []store.ModemRow) tableView {
+// modemTable renders modem rows as the modems list shows them; with
+// health (a poller runs) it adds each modem's health badge.
+func modemTable(list []store.ModemRow, health map[string]HealthFlag) tableView {
 	t := tableView{Columns: []column{{Text: "MAC"}, {Text: "State"}, {Text: "Customer"}, {Text: "Plan"}, {Text: "CMTS"}, {Text: "Fixed IPv4"}, {Text: "Vendor / model"}, {Text: "Serial"}},
 		Empty: "No modems match."}
+	if health != nil {
+		t.Columns = append(t.Columns[:2:2], append([]column{{Text: "Health"}}, t.Columns[2:]...)...)
+	}
 	for _, m := range list {
 		state := cell{Text: "enabled", State: "good"}
 		if !m.Enabled {
@@ -169,11 +191,16 @@ func modemTable(list []store.ModemRow) tableView {
 		if m.CustomerID != 0 {
 			cust = cell{Text: m.CustomerName, Title: m.CustomerAccount, Href: "/customers/" + idString(m.CustomerID)}
 		}
-		t.Rows = append(t.Rows, []cell{
-			{Text: m.MAC, Href: "/modems/" + idString(m.ID), Mono: true},
-			state, cust, {Text: m.PlanName}, {Text: m.CMTSName},
-			{Text: m.FixedIPv4, Mono: true}, {Text: m.Vendor + " " + m.Model}, {Text: m.Serial, Mono: true},
-		})
+		row := []cell{{Text: m.MAC, Href: "/modems/" + idString(m.ID), Mono: true}, state}
+		if health != nil {
+			h, ok := health[m.MAC]
+			if !ok {
+				h = HealthFlag{State: "unknown", Reason: "not polled yet"}
+			}
+			row = append(row, cell{Text: h.State, State: badgeOf(h.State), Title: h.Reason})
+		}
+		t.Rows = append(t.Rows, append(row, cust, cell{Text: m.PlanName}, cell{Text: m.CMTSName},
+			cell{Text: m.FixedIPv4, Mono: true}, cell{Text: m.Vendor + " " + m.Model}, cell{Text: m.Serial, Mono: true}))
 	}
 	return t
 }
@@ -198,11 +225,20 @@ type modemView struct {
 	Refused []dhcp.Refusal
 	// Live says new samples stream to the graphs (a poller runs here).
 	Live bool
+	// Health is the modem's flag from its last poll (nil: no poller).
+	Health *HealthFlag
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
 	ctx := r.Context()
 	v := modemView{Modem: m, Live: s.cfg.Live != nil}
+	if s.cfg.Health != nil {
+		h, ok := s.cfg.Health()[m.MAC]
+		if !ok {
+			h = HealthFlag{State: "unknown", Reason: "not polled yet"}
+		}
+		v.Health = &h
+	}
 	if m.CustomerID != 0 {
 		c, err := s.st.GetCustomer(ctx, m.CustomerID)
 		if err != nil {

@@ -50,6 +50,9 @@ type Config struct {
 	Series SeriesSource
 	// Live streams new samples to the graphs; nil when no poller runs.
 	Live *Live
+	// Health flags every polled modem (MAC → flag); nil when no poller
+	// runs here.
+	Health func() map[string]HealthFlag
 	// ResetModem resets a modem over SNMP (docsDevResetNow); nil when no
 	// poller runs here.
 	ResetModem func(ctx context.Context, mac string) error
@@ -71,6 +74,25 @@ type Service struct {
 	// Events, when set, lists what the service refused lately (newest
 	// first), e.g. a subscriber fetching another modem's config.
 	Events func() []Event
+}
+
+// HealthFlag is a modem's state from its last poll: good, warning, bad or
+// offline, and why.
+type HealthFlag struct {
+	State, Reason string
+}
+
+// badgeOf maps a health state to its badge class.
+func badgeOf(state string) string {
+	switch state {
+	case "good":
+		return "good"
+	case "warning":
+		return "warn"
+	case "bad":
+		return "bad"
+	}
+	return "off"
 }
 
 // Event is one thing a service did that an operator should see.

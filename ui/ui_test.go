@@ -615,3 +615,26 @@ func TestLiveDropsSlowClients(t *testing.T) {
 		t.Fatal("unsubscribe left the device listed")
 	}
 }
+
+func TestModemHealth(t *testing.T) {
+	s, ts, st := newTestServer(t, 20)
+	m, _ := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	s.cfg.Health = func() map[string]HealthFlag {
+		return map[string]HealthFlag{m.MAC: {State: "bad", Reason: "downstream power -16.2 dBmV"}}
+	}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	code, body, _ := c.get("/modems?health=sick")
+	if code != 200 || !strings.Contains(body, m.MAC) || !strings.Contains(body, "1 in all") {
+		t.Fatalf("sick modems: %d, want only %s", code, m.MAC)
+	}
+	if _, body, _ := c.get("/modems/" + strconv.FormatInt(m.ID, 10)); !strings.Contains(body, "downstream power -16.2 dBmV") {
+		t.Fatal("the modem page does not say why it is sick")
+	}
+	if _, body, _ := c.get("/"); !strings.Contains(body, `href="/modems?health=bad"`) {
+		t.Fatal("the dashboard has no health tiles")
+	}
+	if _, body, _ := c.get("/modems?health=good"); !strings.Contains(body, "No modems match") {
+		t.Fatal("a health filter with no modem should list none")
+	}
+}
