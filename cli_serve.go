@@ -56,7 +56,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.dns, "dns", ":53", "DNS relay listen address (empty: off)")
 	fs.IntVar(&c.relayPort, "dhcp-relay-port", 67, "UDP port of the relays (CMTSes) DHCPv4 replies go to; change only to load-test on one machine")
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
-	fs.BoolVar(&c.poll, "poll", false, "poll every modem (at its lease address) and CMTS over SNMP into data/tsdb")
+	fs.BoolVar(&c.poll, "poll", true, "poll every modem (at its lease address) and CMTS over SNMP every 10 s into data/tsdb")
 	fs.IntVar(&c.demoModems, "demo-modems", store.DefaultDemoModems, "size of the demo network, with --demo")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until the server stops (for performance work)")

@@ -50,7 +50,7 @@ func TestDHCPv6CrashKeepsBindings(t *testing.T) {
 	}
 	srvAddr := probe.LocalAddr().(*net.UDPAddr)
 	probe.Close()
-	cmd := exec.Command(bin, "serve", "--data", dir, "--http", "", "--time", "", "--dns", "", "--tftp", "", "--dhcp4", "",
+	cmd := exec.Command(bin, "serve", "--data", dir, "--poll=false", "--http", "", "--time", "", "--dns", "", "--tftp", "", "--dhcp4", "",
 		"--dhcp6", srvAddr.String(), "--log-level", "warn")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -61,7 +61,7 @@ func TestDHCPCrashKeepsLeases(t *testing.T) {
 	}
 	defer relay.Close()
 	srvAddr := freeUDP(t)
-	cmd := exec.Command(bin, "serve", "--data", dir, "--http", "", "--time", "", "--dns", "", "--tftp", "", "--dhcp6", "",
+	cmd := exec.Command(bin, "serve", "--data", dir, "--poll=false", "--http", "", "--time", "", "--dns", "", "--tftp", "", "--dhcp6", "",
 		"--dhcp4", srvAddr.String(), "--dhcp-relay-port", fmt.Sprint(relay.LocalAddr().(*net.UDPAddr).Port), "--log-level", "warn")
 	cmd.Stderr = os.Stderr // stdout has the first-run password of a throwaway database
 	if err := cmd.Start(); err != nil {

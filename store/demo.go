@@ -125,7 +125,9 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 		for i := 1; i <= 3; i++ {
 			id, err := ins(`INSERT INTO cmts(name, mgmt_ipv4, mgmt_ipv6, snmp_read, snmp_write, shared_secret, notes, created_at, updated_at)
 				VALUES (?, ?, ?, 'public', 'private', ?, ?, ?, ?)`,
-				fmt.Sprintf("CMTS-%d", i), fmt.Sprintf("10.0.0.%d", i+1), fmt.Sprintf("2001:db8::%d", i+1),
+				// Management addresses on loopback, where cmd/snmpsim answers as
+				// a CMTS: polling the demo never sends a packet off this host.
+				fmt.Sprintf("CMTS-%d", i), fmt.Sprintf("127.0.1.%d", i), fmt.Sprintf("2001:db8::%d", i+1),
 				fmt.Sprintf("demo-secret-%d", i), []string{"Headend rack A", "Headend rack B", "Hub site north"}[i-1], now, now)
 			if err != nil {
 				return err

@@ -42,7 +42,7 @@
 //	unshare -n sh -c '
 //	  ip link set lo up; ip addr add 10.10.0.1/32 dev lo
 //	  ip6m serve --data /tmp/ip6m --demo --demo-modems 10000 --http 127.0.0.1:18080 \
-//	      --dhcp4 127.0.0.1:10067 --dhcp-relay-port 10067 --dhcp6 "" --tftp "" --time "" --dns "" &
+//	      --dhcp4 127.0.0.1:10067 --dhcp-relay-port 10067 --dhcp6 "" --tftp "" --time "" --dns "" --poll=false &
 //	  IP6M=$!; sleep 2
 //	  dhcpload --db /tmp/ip6m --server 127.0.0.1:10067 --giaddr 10.10.0.1 --relay-port 10067 \
 //	      --server-pid $IP6M -n 50000 --duration 20s --window 32
