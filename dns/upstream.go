@@ -1,0 +1,323 @@
+package dns
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	mdns "github.com/miekg/dns"
+)
+
+// upstream is one resolver queries are forwarded to, with its health.
+type upstream struct {
+	addr netip.AddrPort
+	sem  chan struct{} // one token per outstanding query
+
+	downUntil atomic.Int64 // unix nanoseconds on the server's clock; 0 when healthy
+	fails     atomic.Uint32
+	no0x20    atomic.Bool // answers do not keep the question's case
+
+	queries, failures, latencyNs, answered atomic.Uint64
+}
+
+// healthy reports whether u answered its last query. A failed upstream
+// stays unhealthy until a probe (or a last-resort query) gets an answer.
+func (u *upstream) healthy() bool { return u.fails.Load() == 0 }
+
+// probeDue reports whether u is unhealthy and its back-off is over.
+func (u *upstream) probeDue(now time.Time) bool {
+	return !u.healthy() && now.UnixNano() >= u.downUntil.Load()
+}
+
+// forwarder sends questions to the upstreams, in order, skipping those that
+// failed recently.
+type forwarder struct {
+	ups            []*upstream
+	local4, local6 netip.Addr // source addresses; invalid: the system picks
+	timeout        time.Duration
+	backoff        time.Duration
+	maxBackoff     time.Duration
+	udpSize        uint16
+	now            func() time.Time
+	log            *slog.Logger
+	mismatches     atomic.Uint64 // answers that did not match the question, ignored
+}
+
+var (
+	errBusy         = errors.New("too many outstanding queries")
+	errCaseMismatch = errors.New("answer does not keep the question's letter case")
+	errAllFailed    = errors.New("no upstream answered")
+)
+
+// rcodeError is an upstream answering with an error that another upstream
+// may not have.
+type rcodeError int
+
+func (e rcodeError) Error() string { return "upstream answered " + mdns.RcodeToString[int(e)] }
+
+// exchange asks the upstreams for key until one answers: the healthy ones
+// in the configured order, then, as a last resort, the failed ones, whose
+// back-off ends first first.
+func (f *forwarder) exchange(ctx context.Context, key cacheKey) (*mdns.Msg, error) {
+	order := make([]*upstream, 0, len(f.ups))
+	var down []*upstream
+	for _, u := range f.ups {
+		if u.healthy() {
+			order = append(order, u)
+		} else {
+			down = append(down, u)
+		}
+	}
+	slices.SortStableFunc(down, func(a, b *upstream) int { return cmp.Compare(a.downUntil.Load(), b.downUntil.Load()) })
+	order = append(order, down...)
+	var last error = errAllFailed
+	for _, u := range order {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		resp, err := f.ask(ctx, u, key)
+		if errors.Is(err, errCaseMismatch) {
+			if !u.no0x20.Swap(true) {
+				f.log.Warn("upstream does not keep the letter case of questions; asking it without 0x20 randomisation",
+					"upstream", u.addr)
+			}
+			resp, err = f.ask(ctx, u, key)
+		}
+		if err == nil {
+			return resp, nil
+		}
+		last = fmt.Errorf("upstream %s: %w", u.addr, err)
+	}
+	return nil, last
+}
+
+// anyHealthy reports whether some upstream answered its last query.
+func (f *forwarder) anyHealthy() bool {
+	for _, u := range f.ups {
+		if u.healthy() {
+			return true
+		}
+	}
+	return false
+}
+
+// probe asks each failed upstream whose back-off is over for the root's NS
+// records, so a recovered upstream is found without a client waiting on it.
+func (f *forwarder) probe(ctx context.Context) {
+	now := f.now()
+	for _, u := range f.ups {
+		if u.probeDue(now) {
+			f.ask(ctx, u, cacheKey{name: ".", qtype: mdns.TypeNS, qclass: mdns.ClassINET})
+		}
+	}
+}
+
+// ask sends key to u over UDP, and again over TCP when the answer is
+// truncated, and keeps u's health and counters.
+func (f *forwarder) ask(ctx context.Context, u *upstream, key cacheKey) (*mdns.Msg, error) {
+	select {
+	case u.sem <- struct{}{}:
+	default:
+		return nil, errBusy
+	}
+	defer func() { <-u.sem }()
+
+	q := new(mdns.Msg)
+	q.Id = uint16(rand.Uint32())
+	q.RecursionDesired = true
+	name := key.name
+	if !u.no0x20.Load() {
+		name = randomCase(name)
+	}
+	q.Question = []mdns.Question{{Name: name, Qtype: key.qtype, Qclass: key.qclass}}
+	q.SetEdns0(f.udpSize, false)
+	wire, err := q.Pack()
+	if err != nil {
+		return nil, err
+	}
+
+	u.queries.Add(1)
+	start := time.Now()
+	resp, err := f.udp(ctx, u, q, wire)
+	if err == nil && resp.Truncated {
+		resp, err = f.tcp(ctx, u, q, wire)
+	}
+	if err == nil {
+		switch resp.Rcode {
+		case mdns.RcodeSuccess, mdns.RcodeNameError:
+		default:
+			err = rcodeError(resp.Rcode)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, errCaseMismatch) {
+			return nil, err
+		}
+		u.failures.Add(1)
+		n := u.fails.Add(1)
+		wait := f.backoff << min(n-1, 6)
+		wait = min(wait, f.maxBackoff)
+		u.downUntil.Store(f.now().Add(wait).UnixNano())
+		if n == 1 {
+			f.log.Warn("upstream failing, trying the others", "upstream", u.addr, "err", err, "backoff", wait)
+		}
+		return nil, err
+	}
+	u.answered.Add(1)
+	u.latencyNs.Add(uint64(time.Since(start)))
+	if u.fails.Swap(0) > 0 {
+		u.downUntil.Store(0)
+		f.log.Info("upstream answers again", "upstream", u.addr)
+	}
+	return resp, nil
+}
+
+func (f *forwarder) dialer(u *upstream) *net.Dialer {
+	d := &net.Dialer{Timeout: f.timeout}
+	local := f.local4
+	if u.addr.Addr().Is6() && !u.addr.Addr().Is4In6() {
+		local = f.local6
+	}
+	if local.IsValid() {
+		d.LocalAddr = &net.UDPAddr{IP: local.AsSlice()}
+	}
+	return d
+}
+
+// udp sends wire from a fresh socket (a random source port, from the
+// kernel) and waits for an answer that matches q, ignoring any that do not.
+func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []byte) (*mdns.Msg, error) {
+	d := f.dialer(u)
+	c, err := d.DialContext(ctx, "udp", u.addr.String())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	deadline := time.Now().Add(f.timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	c.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := c.Write(wire); err != nil {
+		return nil, err
+	}
+	// Room for more than was asked for, in case the upstream ignores the
+	// EDNS buffer size: such an answer is still good.
+	buf := make([]byte, max(int(f.udpSize), 4096)+1)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return nil, err
+		}
+		resp := new(mdns.Msg)
+		if resp.Unpack(buf[:n]) != nil {
+			f.mismatches.Add(1)
+			continue
+		}
+		if err := matches(q, resp); err != nil {
+			if errors.Is(err, errCaseMismatch) {
+				return nil, err
+			}
+			f.mismatches.Add(1)
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// tcp asks again over TCP, after a truncated answer.
+func (f *forwarder) tcp(ctx context.Context, u *upstream, q *mdns.Msg, wire []byte) (*mdns.Msg, error) {
+	d := f.dialer(u)
+	if d.LocalAddr != nil {
+		d.LocalAddr = &net.TCPAddr{IP: d.LocalAddr.(*net.UDPAddr).IP}
+	}
+	c, err := d.DialContext(ctx, "tcp", u.addr.String())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	deadline := time.Now().Add(f.timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	c.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	out := make([]byte, 2+len(wire))
+	binary.BigEndian.PutUint16(out, uint16(len(wire)))
+	copy(out[2:], wire)
+	if _, err := c.Write(out); err != nil {
+		return nil, err
+	}
+	var l [2]byte
+	if _, err := io.ReadFull(c, l[:]); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return nil, err
+	}
+	resp := new(mdns.Msg)
+	if err := resp.Unpack(buf); err != nil {
+		return nil, fmt.Errorf("tcp answer: %w", err)
+	}
+	if err := matches(q, resp); err != nil {
+		return nil, fmt.Errorf("tcp answer: %w", err)
+	}
+	return resp, nil
+}
+
+// matches checks that resp answers q: same ID, a response, and the very
+// question, letter case included (the 0x20 check).
+func matches(q, resp *mdns.Msg) error {
+	if resp.Id != q.Id || !resp.Response {
+		return errors.New("answer ID or QR bit does not match")
+	}
+	if len(resp.Question) != 1 {
+		return errors.New("answer does not hold one question")
+	}
+	a, b := resp.Question[0], q.Question[0]
+	if a.Qtype != b.Qtype || a.Qclass != b.Qclass || !strings.EqualFold(a.Name, b.Name) {
+		return errors.New("answer is for another question")
+	}
+	if a.Name != b.Name {
+		return errCaseMismatch
+	}
+	return nil
+}
+
+// randomCase flips the case of each letter of name at random (0x20
+// randomisation, draft-vixie-dnsext-dns0x20): an off-path forger must guess
+// the pattern as well as the ID and port.
+func randomCase(name string) string {
+	b := []byte(name)
+	var bits uint64
+	left := 0
+	for i, c := range b {
+		if c|0x20 < 'a' || c|0x20 > 'z' {
+			continue
+		}
+		if left == 0 {
+			bits, left = rand.Uint64(), 64
+		}
+		if bits&1 == 1 {
+			b[i] = c ^ 0x20
+		}
+		bits >>= 1
+		left--
+	}
+	return string(b)
+}
