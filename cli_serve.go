@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"ip6m/dhcp"
+	"ip6m/dns"
 	"ip6m/snmp"
 	"ip6m/store"
 	"ip6m/tftp"
@@ -41,6 +42,8 @@ type serveConfig struct {
 	logLevel   string
 	cpuProfile string
 	poll       bool
+	dnsUp      string
+	dnsDomain  string
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -54,6 +57,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.tftp, "tftp", ":69", "TFTP listen address (empty: off)")
 	fs.StringVar(&c.time, "time", ":37", "RFC 868 time listen address, UDP and TCP (empty: off)")
 	fs.StringVar(&c.dns, "dns", ":53", "DNS relay listen address (empty: off)")
+	fs.StringVar(&c.dnsUp, "dns-upstream", "", "resolvers the DNS relay forwards to, comma separated (empty: those of /etc/resolv.conf)")
+	fs.StringVar(&c.dnsDomain, "dns-domain", "ip6m.lan", "domain of the provisioned devices' names, e.g. cm-4432c82109e7.cm.ip6m.lan (empty: none)")
 	fs.IntVar(&c.relayPort, "dhcp-relay-port", 67, "UDP port of the relays (CMTSes) DHCPv4 replies go to; change only to load-test on one machine")
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
 	fs.BoolVar(&c.poll, "poll", true, "poll every modem (at its lease address) and CMTS over SNMP every 10 s into data/tsdb")
@@ -247,11 +252,26 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			}})
 		}
 	}
-	for _, s := range []struct{ name, addr, issue string }{
-		{"DNS relay", cfg.dns, "#8"},
-	} {
-		if s.addr != "" {
-			log.Warn("service not in this build yet: its flag is accepted and ignored", "service", s.name, "addr", s.addr, "issue", s.issue)
+	if cfg.dns != "" {
+		ups := splitList(cfg.dnsUp)
+		if len(ups) == 0 {
+			if ups, err = dns.ResolvConfUpstreams("/etc/resolv.conf"); err != nil {
+				log.Error("DNS relay: no upstream resolver: give --dns-upstream", "err", err)
+			}
+		}
+		if len(ups) > 0 {
+			rel, err := dns.New(dns.Config{Addrs: splitList(cfg.dns), Upstreams: ups, Domain: cfg.dnsDomain,
+				Names: dnsInventory{st}, Networks: dnsInventory{st}, Logger: log})
+			if err != nil {
+				log.Error(bindAdvice("DNS relay", cfg.dns, err))
+			} else {
+				services = append(services, service{"DNS relay", rel.Run})
+				shown = append(shown, ui.Service{Name: "DNS relay", Addr: rel.Addr().String(), Counters: func() []ui.Counter {
+					st := rel.Stats()
+					return []ui.Counter{{Name: "queries", Value: int64(st.Queries)}, {Name: "cache hits", Value: int64(st.CacheHits)},
+						{Name: "cache misses", Value: int64(st.CacheMisses)}, {Name: "refused", Value: int64(st.Refused)}}
+				}})
+			}
 		}
 	}
 	if cfg.httpAddr != "" {
