@@ -68,7 +68,9 @@ func TestPollerIntoGraphs(t *testing.T) {
 	go func() { done <- poller.Run(ctx) }()
 
 	mac := modems[0].MAC
-	deadline := time.Now().Add(15 * time.Second)
+	// The store's base step is 10 s and a slot counts once half of it is
+	// covered, so the first value shows within about two steps.
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		s, err := db.Query(mac, "dspwr", time.Now().Add(-time.Hour), time.Now().Add(time.Minute), 400)
 		known := 0
@@ -83,7 +85,7 @@ func TestPollerIntoGraphs(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no downstream power for %s after 15 s (%v); poller %+v", mac, err, poller.Stats())
+			t.Fatalf("no downstream power for %s after 45 s (%v); poller %+v", mac, err, poller.Stats())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
