@@ -144,3 +144,40 @@ func healthFlags(p *snmp.Poller) map[string]ui.HealthFlag {
 	}
 	return out
 }
+
+// upstreamRows is a CMTS's modem table from its last walk, with the
+// health of each modem's upstream levels.
+func upstreamRows(p *snmp.Poller, cmtsID int64) ([]ui.UpstreamRow, time.Time, bool) {
+	key := fmt.Sprintf("cmts-%d", cmtsID)
+	th := snmp.DefaultThresholds()
+	for _, r := range p.Readings() {
+		if r.Kind != snmp.CMTS || r.Key != key {
+			continue
+		}
+		if r.Time.IsZero() {
+			return nil, time.Time{}, false
+		}
+		rows := make([]ui.UpstreamRow, 0, len(r.Modems))
+		for _, m := range r.Modems {
+			row := ui.UpstreamRow{MAC: m.MAC.String(), Online: snmp.CMTSView{Time: r.Time, Status: m.Status}.Online(),
+				RxPower: m.RxPower, SNR: m.SNR, RxState: bandState(m.RxPower, th.UsRx), SNRState: bandState(m.SNR, th.UsSNR)}
+			if m.IP.IsValid() {
+				row.IP = m.IP.String()
+			}
+			rows = append(rows, row)
+		}
+		return rows, r.Time, true
+	}
+	return nil, time.Time{}, false
+}
+
+// bandState names where v falls in a band: good, warning or bad.
+func bandState(v float64, b snmp.Band) string {
+	switch {
+	case v >= b.GoodMin && v <= b.GoodMax:
+		return "good"
+	case v >= b.WarnMin && v <= b.WarnMax:
+		return "warning"
+	}
+	return "bad"
+}

@@ -167,6 +167,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var series ui.SeriesSource
 	var live *ui.Live
 	var health func() map[string]ui.HealthFlag
+	var upstream func(int64) ([]ui.UpstreamRow, time.Time, bool)
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -233,6 +234,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		resetModem = func(ctx context.Context, mac string) error { return resetByLease(ctx, st, poller, mac) }
 		series = db
 		health = func() map[string]ui.HealthFlag { return healthFlags(poller) }
+		upstream = func(id int64) ([]ui.UpstreamRow, time.Time, bool) { return upstreamRows(poller, id) }
 		shown = append(shown, ui.Service{Name: "SNMP poller", Addr: "every 10 s", Counters: func() []ui.Counter {
 			st := poller.Stats()
 			return []ui.Counter{{Name: "devices", Value: int64(st.Devices)}, {Name: "backed off", Value: int64(st.BackedOff)}, {Name: "polls answered", Value: int64(st.Polls)}, {Name: "timeouts", Value: int64(st.Timeouts)},
@@ -275,7 +277,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream})
 		if err != nil {
 			return err
 		}

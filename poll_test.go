@@ -22,7 +22,7 @@ import (
 func TestPollerIntoGraphs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := snmpsim.New(snmpsim.Config{Modems: 3, Port: 161, NoCMTS: true, Static: true})
+	sim, err := snmpsim.New(snmpsim.Config{Modems: 3, Port: 161, Static: true}) // a CMTS at 127.0.1.1 too
 	if err != nil {
 		t.Skipf("the simulator cannot take port 161 here (%v); skipping", err)
 	}
@@ -45,13 +45,17 @@ func TestPollerIntoGraphs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// No CMTS is polled: the demo's management addresses are not on loopback.
+	// CMTS-1's demo management address is the simulator's CMTS; the
+	// others are not polled.
 	cmtsList, _ := st.ListCMTS(ctx)
-	for _, c := range cmtsList {
+	for _, c := range cmtsList[1:] {
 		c.MgmtIPv4, c.MgmtIPv6 = "", ""
 		if err := st.UpdateCMTS(ctx, "t", &c); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if cmtsList[0].MgmtIPv4 != sim.CMTSAddr().Addr().String() {
+		t.Fatalf("demo CMTS-1 at %s, simulator CMTS at %s", cmtsList[0].MgmtIPv4, sim.CMTSAddr())
 	}
 	db, err := tsdb.Open(t.TempDir(), tsdb.Options{})
 	if err != nil {
@@ -92,6 +96,19 @@ func TestPollerIntoGraphs(t *testing.T) {
 	flags := healthFlags(poller)
 	if h, ok := flags[mac]; !ok || h.State == "unknown" || h.State == "offline" {
 		t.Fatalf("health of a polled modem: %+v", flags[mac])
+	}
+	for {
+		rows, _, ok := upstreamRows(poller, cmtsList[0].ID)
+		if ok && len(rows) == sim.Len() {
+			if rows[0].RxState == "" || rows[0].MAC == "" {
+				t.Fatalf("CMTS row %+v", rows[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the CMTS walk never reported its %d modems (got %d)", sim.Len(), len(rows))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := resetByLease(ctx, st, poller, mac); err != nil {
 		t.Fatalf("reset: %v", err)

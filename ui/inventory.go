@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"ip6m/docsiscfg"
 	"ip6m/store"
@@ -58,9 +60,60 @@ func (s *Server) cmtsCRUD() registrar {
 			return nil
 		},
 		create: s.st.CreateCMTS, update: s.st.UpdateCMTS, remove: s.st.DeleteCMTS,
-		id:    func(c *store.CMTS) *int64 { return &c.ID },
-		title: func(c store.CMTS) string { return c.Name },
+		id:     func(c *store.CMTS) *int64 { return &c.ID },
+		title:  func(c store.CMTS) string { return c.Name },
+		detail: (*Server).cmtsDetail,
 	}
+}
+
+// cmtsView is the CMTS page: its facts, its networks, and its modems'
+// upstream levels as it reports them.
+type cmtsView struct {
+	CMTS     store.CMTS
+	Modems   int
+	Disabled int
+	Networks tableView
+	Upstream tableView
+	Polled   bool
+	At       time.Time
+}
+
+func (s *Server) cmtsDetail(w http.ResponseWriter, r *http.Request, c store.CMTS) {
+	ctx := r.Context()
+	per, err := s.st.ModemsPerCMTS(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	nets, err := s.st.ListNetworks(ctx, c.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := cmtsView{CMTS: c, Modems: per[c.ID][0], Disabled: per[c.ID][1]}
+	v.Networks = tableView{Columns: []column{{Text: "Prefix"}, {Text: "Purpose"}, {Text: "Gateway"}}, Empty: "No networks on this CMTS."}
+	for _, n := range nets {
+		v.Networks.Rows = append(v.Networks.Rows, []cell{{Text: n.Prefix, Href: "/networks/" + idString(n.ID), Mono: true}, {Text: purposeLabel(n.Purpose)}, {Text: n.Gateway, Mono: true}})
+	}
+	v.Upstream = tableView{Columns: []column{{Text: "Modem"}, {Text: "State"}, {Text: "Address"}, {Text: "Receive power", Num: true}, {Text: "SNR", Num: true}},
+		Empty: "The CMTS has not reported any modem yet."}
+	if s.cfg.Upstream != nil {
+		rows, at, ok := s.cfg.Upstream(c.ID)
+		v.Polled, v.At = ok, at
+		slices.SortFunc(rows, func(a, b UpstreamRow) int { return strings.Compare(a.MAC, b.MAC) })
+		for _, u := range rows {
+			state := cell{Text: "online", State: "good"}
+			if !u.Online {
+				state = cell{Text: "not registered", State: "off"}
+			}
+			v.Upstream.Rows = append(v.Upstream.Rows, []cell{
+				{Text: u.MAC, Href: "/search?q=" + urlQuery(u.MAC), Mono: true}, state, {Text: u.IP, Mono: true},
+				{Text: fmt.Sprintf("%.1f dBmV", u.RxPower), Num: true, State: badgeOf(u.RxState)},
+				{Text: fmt.Sprintf("%.1f dB", u.SNR), Num: true, State: badgeOf(u.SNRState)},
+			})
+		}
+	}
+	s.render(w, r, cmtsPage(s.page(r, "CMTS "+c.Name, "/cmts"), v))
 }
 
 // cmtsOptions lists the CMTSes for a select.

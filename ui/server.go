@@ -50,6 +50,9 @@ type Config struct {
 	Series SeriesSource
 	// Live streams new samples to the graphs; nil when no poller runs.
 	Live *Live
+	// Upstream is a CMTS's view of its modems from its last walk (nil: no
+	// poller here): their upstream receive power and SNR.
+	Upstream func(cmtsID int64) (rows []UpstreamRow, at time.Time, ok bool)
 	// Health flags every polled modem (MAC → flag); nil when no poller
 	// runs here.
 	Health func() map[string]HealthFlag
@@ -74,6 +77,15 @@ type Service struct {
 	// Events, when set, lists what the service refused lately (newest
 	// first), e.g. a subscriber fetching another modem's config.
 	Events func() []Event
+}
+
+// UpstreamRow is one modem as its CMTS sees it, with the health of its
+// upstream levels (good, warning, bad).
+type UpstreamRow struct {
+	MAC, IP           string
+	Online            bool
+	RxPower, SNR      float64
+	RxState, SNRState string
 }
 
 // HealthFlag is a modem's state from its last poll: good, warning, bad or

@@ -638,3 +638,23 @@ func TestModemHealth(t *testing.T) {
 		t.Fatal("a health filter with no modem should list none")
 	}
 }
+
+func TestCMTSPageUpstream(t *testing.T) {
+	s, ts, st := newTestServer(t, 5)
+	list, _ := st.ListCMTS(context.Background())
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	path := "/cmts/" + strconv.FormatInt(list[0].ID, 10)
+	if _, body, _ := c.get(path); !strings.Contains(body, "No report from this CMTS yet") {
+		t.Fatal("without a poller the CMTS page should say there is no report")
+	}
+	s.cfg.Upstream = func(id int64) ([]UpstreamRow, time.Time, bool) {
+		return []UpstreamRow{{MAC: "44:32:c8:21:09:e7", IP: "10.10.1.5", Online: true, RxPower: 7.5, SNR: 24.1, RxState: "bad", SNRState: "bad"}}, time.Now(), true
+	}
+	_, body, _ := c.get(path)
+	for _, want := range []string{"44:32:c8:21:09:e7", "7.5 dBmV", "24.1 dB", `class="badge bad"`, "online"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("CMTS page lacks %q", want)
+		}
+	}
+}
