@@ -237,7 +237,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		upstream = func(id int64) ([]ui.UpstreamRow, time.Time, bool) { return upstreamRows(poller, id) }
 		shown = append(shown, ui.Service{Name: "SNMP poller", Addr: "every 10 s", Counters: func() []ui.Counter {
 			st := poller.Stats()
-			return []ui.Counter{{Name: "devices", Value: int64(st.Devices)}, {Name: "backed off", Value: int64(st.BackedOff)}, {Name: "polls answered", Value: int64(st.Polls)}, {Name: "timeouts", Value: int64(st.Timeouts)},
+			return []ui.Counter{{Name: "devices", Value: int64(st.Devices)}, {Name: "polls/s", Value: int64(st.PollsPerSec + 0.5)}, {Name: "backed off", Value: int64(st.BackedOff)}, {Name: "polls answered", Value: int64(st.Polls)}, {Name: "timeouts", Value: int64(st.Timeouts)},
 				{Name: "late", Value: int64(st.Late)}, {Name: "in flight", Value: int64(st.InFlight)}}
 		}})
 	}
