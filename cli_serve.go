@@ -44,6 +44,7 @@ type serveConfig struct {
 	poll       bool
 	dnsUp      string
 	dnsDomain  string
+	dnsRate    float64
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -59,6 +60,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.dns, "dns", ":53", "DNS relay listen address (empty: off)")
 	fs.StringVar(&c.dnsUp, "dns-upstream", "", "resolvers the DNS relay forwards to, comma separated (empty: those of /etc/resolv.conf)")
 	fs.StringVar(&c.dnsDomain, "dns-domain", "ip6m.lan", "domain of the provisioned devices' names, e.g. cm-4432c82109e7.cm.ip6m.lan (empty: none)")
+	fs.Float64Var(&c.dnsRate, "dns-rate", 500, "DNS queries per second one client address may send (-1: no limit)")
 	fs.IntVar(&c.relayPort, "dhcp-relay-port", 67, "UDP port of the relays (CMTSes) DHCPv4 replies go to; change only to load-test on one machine")
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
 	fs.BoolVar(&c.poll, "poll", true, "poll every modem (at its lease address) and CMTS over SNMP every 10 s into data/tsdb")
@@ -263,7 +265,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 		if len(ups) > 0 {
 			rel, err := dns.New(dns.Config{Addrs: splitList(cfg.dns), Upstreams: ups, Domain: cfg.dnsDomain,
-				Names: dnsInventory{st}, Networks: dnsInventory{st}, Logger: log})
+				Names: dnsInventory{st}, Networks: dnsInventory{st}, RatePerSecond: cfg.dnsRate, Logger: log})
 			if err != nil {
 				log.Error(bindAdvice("DNS relay", cfg.dns, err))
 			} else {
