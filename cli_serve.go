@@ -170,6 +170,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var live *ui.Live
 	var health func() map[string]ui.HealthFlag
 	var upstream func(int64) ([]ui.UpstreamRow, time.Time, bool)
+	var configs ui.ConfigPreviewer
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -204,6 +205,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Error(bindAdvice("TFTP", cfg.tftp, err))
 		} else {
 			services = append(services, service{"TFTP", tf.Run})
+			configs = tf
 			shown = append(shown, ui.Service{Name: "TFTP", Addr: tf.Addr().String(), Counters: func() []ui.Counter {
 				s := tf.Stats()
 				out := []ui.Counter{{Name: "transfers", Value: int64(s.Transfers)}, {Name: "configs compiled", Value: int64(s.Compiles)},
@@ -279,7 +281,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs})
 		if err != nil {
 			return err
 		}

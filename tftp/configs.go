@@ -698,3 +698,34 @@ func (c *byteCache) len() int {
 	defer c.mu.Unlock()
 	return len(c.m)
 }
+
+// Preview compiles the config the cable modem with this MAC gets from its
+// plan now, through the same builder and cache as a TFTP request, but
+// without the per-request stamps (TLV 19 time, TLV 20 address) and without
+// the lease check: it is for the operator's view, not for the modem.
+func (s *Server) Preview(ctx context.Context, mac string) ([]byte, error) {
+	if s.build == nil {
+		return nil, errors.New("tftp: no config source")
+	}
+	norm, err := store.NormalizeMAC(mac)
+	if err != nil {
+		return nil, err
+	}
+	b := s.build
+	vw, err := b.currentView(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := b.resolve(ctx, vw, "cm", norm)
+	if err != nil {
+		return nil, err
+	}
+	if !d.enabled {
+		return nil, fmt.Errorf("modem %s is disabled: it gets the walled-garden config", norm)
+	}
+	if d.tmpl == nil {
+		return nil, fmt.Errorf("the plan of modem %s has no config", norm)
+	}
+	ck := "preview|cm|" + strconv.FormatUint(d.tmpl.id, 10) + "|" + d.ident
+	return b.compile(ck, d.tmpl, d.vars, docsiscfg.Options{Key: d.key})
+}

@@ -553,3 +553,22 @@ func TestBrokenPlan(t *testing.T) {
 // v4Only hides the store's v6 binding lookup: a ConfigSource that cannot
 // tell who holds an IPv6 address.
 type v4Only struct{ ConfigSource }
+
+// TestPreview: the operator's preview is the plan compiled for the modem
+// with its CMTS's key, through the same builder, without stamps.
+func TestPreview(t *testing.T) {
+	st := openStore(t, 10)
+	_, _, key := modemInfo(t, st, mac1)
+	s := startServer(t, Config{Addr: "127.0.0.1:0", Source: st})
+	b, err := s.Preview(context.Background(), mac1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := checkCM(t, b, key)
+	if strings.Contains(text, "TftpTimestamp") || strings.Contains(text, "TftpModemAddress") {
+		t.Errorf("the preview carries per-request stamps:\n%s", text)
+	}
+	if _, err := s.Preview(context.Background(), "00:00:00:00:00:01"); err == nil {
+		t.Error("a preview for an unknown modem succeeded")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ip6m/dhcp"
+	"ip6m/docsiscfg"
 	"ip6m/store"
 )
 
@@ -227,6 +228,12 @@ type modemView struct {
 	Live bool
 	// Health is the modem's flag from its last poll (nil: no poller).
 	Health *HealthFlag
+	// Config is the config the modem gets now, decoded (empty with
+	// ConfigErr set when it cannot be built; both empty without TFTP).
+	Config     string
+	ConfigSize int
+	ConfigMICs string
+	ConfigErr  string
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -294,6 +301,9 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 			}
 		}
 	}
+	if s.cfg.Configs != nil {
+		s.configView(ctx, &v)
+	}
 	if v.Leases, err = s.st.ModemLeases4(ctx, m.ID); err != nil {
 		s.fail(w, r, err)
 		return
@@ -356,4 +366,27 @@ func (s *Server) modemReset(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("modem reset", "mac", m.MAC, "user", sess.User.Name, "outcome", outcome)
 	http.Redirect(w, r, withFlash(target, msg), http.StatusSeeOther)
+}
+
+// configView fills the modem page's config section: the bytes TFTP would
+// serve (without the per-request stamps), decoded, with both MICs checked
+// against the CMTS's shared secret.
+func (s *Server) configView(ctx context.Context, v *modemView) {
+	b, err := s.cfg.Configs.Preview(ctx, v.Modem.MAC)
+	if err != nil {
+		v.ConfigErr = err.Error()
+		return
+	}
+	v.ConfigSize = len(b)
+	text, err := docsiscfg.Decode(b, docsiscfg.DecodeOptions{})
+	if err != nil {
+		v.ConfigErr = "decode: " + err.Error()
+		return
+	}
+	v.Config = string(text)
+	if v.CMTS != nil {
+		if check, err := docsiscfg.VerifyMICs(b, []byte(v.CMTS.SharedSecret)); err == nil {
+			v.ConfigMICs = check.String()
+		}
+	}
 }

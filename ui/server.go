@@ -53,12 +53,20 @@ type Config struct {
 	// Upstream is a CMTS's view of its modems from its last walk (nil: no
 	// poller here): their upstream receive power and SNR.
 	Upstream func(cmtsID int64) (rows []UpstreamRow, at time.Time, ok bool)
+	// Configs compiles the config a modem gets now, through the TFTP
+	// server's own builder (nil when TFTP does not run here).
+	Configs ConfigPreviewer
 	// Health flags every polled modem (MAC → flag); nil when no poller
 	// runs here.
 	Health func() map[string]HealthFlag
 	// ResetModem resets a modem over SNMP (docsDevResetNow); nil when no
 	// poller runs here.
 	ResetModem func(ctx context.Context, mac string) error
+}
+
+// ConfigPreviewer compiles a modem's config as TFTP would serve it.
+type ConfigPreviewer interface {
+	Preview(ctx context.Context, mac string) ([]byte, error)
 }
 
 // Previewer is the DHCP server's decision for one device, and the devices

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"ip6m/dhcp"
+	"ip6m/docsiscfg"
 	"ip6m/store"
 	"ip6m/tsdb"
 )
@@ -655,6 +656,32 @@ func TestCMTSPageUpstream(t *testing.T) {
 	for _, want := range []string{"44:32:c8:21:09:e7", "7.5 dBmV", "24.1 dB", `class="badge bad"`, "online"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("CMTS page lacks %q", want)
+		}
+	}
+}
+
+type planPreviewer struct{ st *store.Store }
+
+func (p planPreviewer) Preview(ctx context.Context, mac string) ([]byte, error) {
+	m, err := p.st.ModemByMAC(ctx, mac)
+	if err != nil {
+		return nil, err
+	}
+	pl, _ := p.st.GetPlan(ctx, m.PlanID)
+	c, _ := p.st.GetCMTS(ctx, m.CMTSID)
+	return docsiscfg.Compile(pl.Name, pl.Config, docsiscfg.Vars{MAC: m.MAC, MaxCPE: int(pl.MaxCPE)}, []byte(c.SharedSecret))
+}
+
+func TestModemPageConfig(t *testing.T) {
+	s, ts, st := newTestServer(t, 3)
+	m, _ := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
+	s.cfg.Configs = planPreviewer{st}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	_, body, _ := c.get("/modems/" + strconv.FormatInt(m.ID, 10))
+	for _, want := range []string{"Config it gets", "NetworkAccess 1;", "CM MIC ok", "CMTS MIC ok"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("modem page lacks %q", want)
 		}
 	}
 }
