@@ -114,3 +114,57 @@ func BenchmarkCacheMemory(b *testing.B) {
 		runtime.KeepAlive(c)
 	}
 }
+
+// startEcho starts a minimal upstream that answers every query with its own
+// question and no records (the QR bit set), so a benchmark of the
+// forwarder measures the forwarder, not the stub.
+func startEcho(b *testing.B) string {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Cleanup(func() { pc.Close() })
+	for range 2 {
+		go func() {
+			buf := make([]byte, 4096)
+			for {
+				n, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				if n < 12 {
+					continue
+				}
+				buf[2] |= 0x80 // QR
+				buf[3] |= 0x80 // RA
+				pc.WriteTo(buf[:n], from)
+			}
+		}()
+	}
+	return pc.LocalAddr().String()
+}
+
+// BenchmarkForwardUDP measures one cache miss's trip to an upstream and
+// back: the forwarder alone, with as many queries in flight as parallel
+// goroutines.
+func BenchmarkForwardUDP(b *testing.B) {
+	addr := startEcho(b)
+	s, err := New(Config{Addrs: []string{"127.0.0.1:0"}, Upstreams: []string{addr}, RatePerSecond: -1, Logger: discard()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.closeSockets()
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		key := cacheKey{name: "a.bench.example.", qtype: mdns.TypeA, qclass: mdns.ClassINET}
+		for pb.Next() {
+			if _, err := s.fwd.exchange(context.Background(), key); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+}

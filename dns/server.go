@@ -325,7 +325,7 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.fwd.ups = append(s.fwd.ups, &upstream{addr: ap, sem: make(chan struct{}, outstanding)})
+		s.fwd.ups = append(s.fwd.ups, &upstream{addr: ap, sem: make(chan struct{}, outstanding), idle: make(chan *udpConn, idleSockets)})
 	}
 	s.resolveTimeout = timeout*time.Duration(len(s.fwd.ups)+1) + timeout
 	s.jobs = make(chan struct{}, cmp0(cfg.MaxInflight, DefaultMaxInflight))
@@ -474,6 +474,7 @@ func (s *Server) listen(addrs []string) error {
 }
 
 func (s *Server) closeSockets() {
+	s.fwd.closeIdle()
 	for _, c := range s.udp {
 		c.Close()
 	}
@@ -612,6 +613,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.closeSockets()
 	wg.Wait()
 	s.inflight.Wait()
+	s.fwd.closeIdle() // those released by the last queries
 	st := s.Stats()
 	s.log.Info("DNS relay stopped", "queries", st.Queries, "cache_hits", st.CacheHits, "cache_misses", st.CacheMisses,
 		"refused", st.Refused, "rate_limited", st.RateLimited, "servfail", st.ServFail, "errors", st.Errors)

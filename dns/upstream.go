@@ -23,6 +23,7 @@ import (
 type upstream struct {
 	addr netip.AddrPort
 	sem  chan struct{} // one token per outstanding query
+	idle chan *udpConn // sockets that answered their last query, for the next
 
 	downUntil atomic.Int64 // unix nanoseconds on the server's clock; 0 when healthy
 	fails     atomic.Uint32
@@ -195,22 +196,88 @@ func (f *forwarder) dialer(u *upstream) *net.Dialer {
 	return d
 }
 
-// udp sends wire from a fresh socket (a random source port, from the
-// kernel) and waits for an answer that matches q, ignoring any that do not.
-func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []byte) (*mdns.Msg, error) {
-	d := f.dialer(u)
-	c, err := d.DialContext(ctx, "udp", u.addr.String())
+// udpConn is a socket to one upstream, from a random source port the
+// kernel picked, used by one query at a time.
+type udpConn struct {
+	net.Conn
+	uses int
+}
+
+// maxSocketUses is how many queries one upstream socket carries before it
+// is closed and the next query gets a fresh random port. Reuse spares the
+// socket, bind, connect, epoll and close calls that were most of a cache
+// miss's cost; the cap keeps the source port changing often, so an
+// off-path forger still has to guess it along with the ID and the 0x20
+// letter case.
+const maxSocketUses = 64
+
+// idleSockets is how many sockets per upstream are kept between queries:
+// enough for a storm's worth of concurrent misses; past it, sockets close.
+const idleSockets = 256
+
+// conn takes an idle socket to u, or opens a fresh one.
+func (f *forwarder) conn(ctx context.Context, u *upstream) (*udpConn, error) {
+	select {
+	case c := <-u.idle:
+		return c, nil
+	default:
+	}
+	c, err := f.dialer(u).DialContext(ctx, "udp", u.addr.String())
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	return &udpConn{Conn: c}, nil
+}
+
+// release keeps c for the next query when it is clean: its last query was
+// answered, with nothing pending that could arrive late, and it has not
+// carried maxSocketUses queries yet. Otherwise c is closed.
+func (f *forwarder) release(u *upstream, c *udpConn, clean bool) {
+	c.uses++
+	if clean && c.uses < maxSocketUses {
+		select {
+		case u.idle <- c:
+			return
+		default:
+		}
+	}
+	c.Close()
+}
+
+// closeIdle closes the sockets kept for reuse.
+func (f *forwarder) closeIdle() {
+	for _, u := range f.ups {
+		for {
+			select {
+			case c := <-u.idle:
+				c.Close()
+				continue
+			default:
+			}
+			break
+		}
+	}
+}
+
+// udp sends wire from a socket with a random source port (a kernel-picked
+// one, reused for at most maxSocketUses queries) and waits for an answer
+// that matches q, ignoring any that do not.
+func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []byte) (*mdns.Msg, error) {
+	c, err := f.conn(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	clean := false
 	deadline := time.Now().Add(f.timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
 	c.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer func() {
+		// A socket whose deadline the context moved is not reused.
+		f.release(u, c, stop() && clean)
+	}()
 	if _, err := c.Write(wire); err != nil {
 		return nil, err
 	}
@@ -234,6 +301,7 @@ func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []by
 			f.mismatches.Add(1)
 			continue
 		}
+		clean = true
 		return resp, nil
 	}
 }
