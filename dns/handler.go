@@ -53,7 +53,7 @@ func (s *Server) prepare(src netip.Addr, raw []byte, tcp bool, dst []byte) ([]by
 		return nil, nil
 	}
 	now := s.now()
-	if s.limit != nil && !s.limit.allow(src, now) {
+	if s.limit != nil && !s.limit.Allow(src, now) {
 		s.stats.rateLimited.Add(1)
 		return nil, nil
 	}

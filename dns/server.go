@@ -38,6 +38,8 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"ip6m/internal/ratelimit"
 )
 
 // Defaults.
@@ -191,7 +193,7 @@ type Server struct {
 	flightMu sync.Mutex
 	flights  map[cacheKey]*flight
 
-	limit          *limiter
+	limit          *ratelimit.Limiter
 	udpSize        int
 	maxConns       int
 	jobs           chan struct{} // one token per goroutine resolving a miss or prefetching
@@ -297,7 +299,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("dns: rate %v per second is not a number", rate)
 	}
 	if rate > 0 {
-		s.limit = newLimiter(rate, cmp0(cfg.Burst, DefaultBurst), maxSources)
+		s.limit = ratelimit.New(rate, cmp0(cfg.Burst, DefaultBurst), maxSources)
 	}
 	s.SetQueryLog(cfg.LogQueriesFrom)
 

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ip6m/internal/ratelimit"
 )
 
 // Defaults and bounds.
@@ -66,7 +68,7 @@ type Server struct {
 	udp *net.UDPConn
 	tcp *net.TCPListener
 
-	limit      *limiter
+	limit      *ratelimit.Limiter
 	readers    int
 	maxConns   int
 	tcpTimeout time.Duration
@@ -127,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 		now:        now,
 		udp:        pc.(*net.UDPConn),
 		tcp:        ln.(*net.TCPListener),
-		limit:      newLimiter(rate, burst, maxSources),
+		limit:      ratelimit.New(rate, burst, maxSources),
 		readers:    min(runtime.GOMAXPROCS(0), maxReaders),
 		maxConns:   maxTCPConns,
 		tcpTimeout: tcpTimeout,
@@ -159,8 +161,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("time server: Run called more than once")
 	}
+	rate, burst := s.limit.Rate()
 	s.log.Info("time server listening", "udp", s.UDPAddr(), "tcp", s.TCPAddr(),
-		"rate_per_second", s.limit.rate, "burst", s.limit.burst)
+		"rate_per_second", rate, "burst", burst)
 
 	stop := make(chan struct{}) // closed at shutdown, to cut backoff pauses short
 	var wg sync.WaitGroup
@@ -229,7 +232,7 @@ func (s *Server) answerUDP(n int, src netip.AddrPort, reply []byte) {
 		return
 	}
 	now := s.now()
-	if !s.limit.allow(src.Addr(), now) {
+	if !s.limit.Allow(src.Addr(), now) {
 		s.stats.limited.Add(1)
 		if verbose {
 			s.log.Debug("rate limited", "proto", "udp", "src", unmap(src), "size", n)
@@ -315,7 +318,7 @@ func (s *Server) answerTCP(c *net.TCPConn) {
 	s.stats.tcp.Add(1)
 	verbose := s.log.Enabled(context.Background(), slog.LevelDebug)
 	now := s.now()
-	if !s.limit.allow(src.Addr(), now) {
+	if !s.limit.Allow(src.Addr(), now) {
 		s.stats.limited.Add(1)
 		if verbose {
 			s.log.Debug("rate limited", "proto", "tcp", "src", unmap(src))

@@ -1,4 +1,4 @@
-package timesrv
+package ratelimit
 
 import (
 	"net/netip"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestLimiterBucket(t *testing.T) {
-	t0 := date(2026, 12, 4, 21, 37, 0)
+	t0 := time.Date(2026, 12, 4, 21, 37, 0, 0, time.UTC)
 	a := netip.MustParseAddr("192.0.2.1")
 	b := netip.MustParseAddr("2001:db8::1")
 	steps := []struct {
@@ -32,29 +32,29 @@ func TestLimiterBucket(t *testing.T) {
 		{"clock stepped back: no refill, no lockout", a, time.Hour - time.Minute, false},
 		{"a token after the step back", a, time.Hour - time.Minute + 500*time.Millisecond, true},
 	}
-	l := newLimiter(2, 3, 100) // 2 per second, burst 3
+	l := New(2, 3, 100) // 2 per second, burst 3
 	for _, st := range steps {
-		if got := l.allow(st.addr, t0.Add(st.at)); got != st.want {
+		if got := l.Allow(st.addr, t0.Add(st.at)); got != st.want {
 			t.Fatalf("%s: allow(%v, t0+%v) = %v, want %v", st.name, st.addr, st.at, got, st.want)
 		}
 	}
 }
 
 func TestLimiterEvictsLeastRecentlySeen(t *testing.T) {
-	t0 := date(2026, 12, 4, 21, 37, 0)
+	t0 := time.Date(2026, 12, 4, 21, 37, 0, 0, time.UTC)
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}) }
-	l := newLimiter(1, 1, 3) // no refill at a fixed time; one request per source
+	l := New(1, 1, 3) // no refill at a fixed time; one request per source
 
 	for i := 1; i <= 3; i++ {
-		if !l.allow(addr(i), t0) {
+		if !l.Allow(addr(i), t0) {
 			t.Fatalf("first request from %v refused", addr(i))
 		}
 	}
-	l.allow(addr(1), t0) // refused, but makes 1 the most recently seen; 2 is now the oldest
-	if !l.allow(addr(4), t0) {
+	l.Allow(addr(1), t0) // refused, but makes 1 the most recently seen; 2 is now the oldest
+	if !l.Allow(addr(4), t0) {
 		t.Fatal("new source refused with a full table")
 	}
-	if n := l.sources(); n != 3 {
+	if n := l.Sources(); n != 3 {
 		t.Fatalf("table holds %d sources, want at most 3", n)
 	}
 	for _, tc := range []struct {
@@ -67,7 +67,7 @@ func TestLimiterEvictsLeastRecentlySeen(t *testing.T) {
 		{2, true},  // evicted, so it comes back with a full bucket (and evicts 1)
 		{1, true},
 	} {
-		if got := l.allow(addr(tc.i), t0); got != tc.want {
+		if got := l.Allow(addr(tc.i), t0); got != tc.want {
 			t.Errorf("allow(%v) = %v, want %v", addr(tc.i), got, tc.want)
 		}
 	}
@@ -76,40 +76,40 @@ func TestLimiterEvictsLeastRecentlySeen(t *testing.T) {
 // TestLimiterFloodNoAlloc sends from many more sources than the table holds:
 // the table stays bounded and, once grown, eviction allocates nothing.
 func TestLimiterFloodNoAlloc(t *testing.T) {
-	t0 := date(2026, 12, 4, 21, 37, 0)
-	l := newLimiter(DefaultRatePerSecond, DefaultBurst, 1000)
+	t0 := time.Date(2026, 12, 4, 21, 37, 0, 0, time.UTC)
+	l := New(500, 50, 1000)
 	var n uint32
 	next := func() netip.Addr {
 		n++
 		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 	}
 	for range 5000 {
-		l.allow(next(), t0)
+		l.Allow(next(), t0)
 	}
-	if got := l.sources(); got != 1000 {
+	if got := l.Sources(); got != 1000 {
 		t.Fatalf("table holds %d sources, want 1000", got)
 	}
-	allocs := testing.AllocsPerRun(1000, func() { l.allow(next(), t0) })
+	allocs := testing.AllocsPerRun(1000, func() { l.Allow(next(), t0) })
 	if allocs > 0 {
 		t.Errorf("allow with eviction allocates %.1f times", allocs)
 	}
 }
 
 func BenchmarkLimiter(b *testing.B) {
-	t0 := date(2026, 12, 4, 21, 37, 0)
+	t0 := time.Date(2026, 12, 4, 21, 37, 0, 0, time.UTC)
 	b.Run("one source", func(b *testing.B) {
-		l := newLimiter(1e12, 1<<30, maxSources)
+		l := New(1e12, 1<<30, 100000)
 		a := netip.MustParseAddr("192.0.2.1")
 		for b.Loop() {
-			l.allow(a, t0)
+			l.Allow(a, t0)
 		}
 	})
 	b.Run("new source each time", func(b *testing.B) {
-		l := newLimiter(DefaultRatePerSecond, DefaultBurst, maxSources)
+		l := New(500, 50, 100000)
 		var n uint32
 		for b.Loop() {
 			n++
-			l.allow(netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), t0)
+			l.Allow(netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), t0)
 		}
 	})
 }

@@ -1,4 +1,7 @@
-package timesrv
+// Package ratelimit keeps a token bucket per source address, for the UDP
+// servers (DNS relay, RFC 868 time) that must not be turned into
+// amplifiers or be flooded by one client.
+package ratelimit
 
 import (
 	"net/netip"
@@ -6,13 +9,13 @@ import (
 	"time"
 )
 
-// limiter is a token bucket per source address, kept in a table of at most
+// Limiter is a token bucket per source address, kept in a table of at most
 // max sources. When the table is full, the source seen least recently is
 // forgotten to make room; a forgotten source only ever comes back with a full
 // bucket, so eviction can let a source through early but never shuts one out.
 // The table is an LRU list threaded through a slice, so a flood of new
 // (perhaps spoofed) sources costs no allocation once the table has grown.
-type limiter struct {
+type Limiter struct {
 	rate  float64 // tokens added per second
 	burst float64 // bucket size
 	max   int     // most sources remembered
@@ -30,8 +33,10 @@ type bucket struct {
 	prev, next int32     // LRU neighbours, -1 at the ends
 }
 
-func newLimiter(rate float64, burst, max int) *limiter {
-	return &limiter{
+// New returns a limiter that lets each source make burst requests at once
+// and rate per second after that, remembering at most max sources.
+func New(rate float64, burst, max int) *Limiter {
+	return &Limiter{
 		rate:  rate,
 		burst: float64(burst),
 		max:   max,
@@ -41,10 +46,10 @@ func newLimiter(rate float64, burst, max int) *limiter {
 	}
 }
 
-// allow reports whether a request from addr at now fits in its bucket, and if
+// Allow reports whether a request from addr at now fits in its bucket, and if
 // so takes a token from it. IPv4-mapped IPv6 addresses (what a dual-stack
 // socket reports for IPv4 peers) count as the IPv4 address.
-func (l *limiter) allow(addr netip.Addr, now time.Time) bool {
+func (l *Limiter) Allow(addr netip.Addr, now time.Time) bool {
 	addr = addr.Unmap()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -78,7 +83,7 @@ func (l *limiter) allow(addr netip.Addr, now time.Time) bool {
 // claim returns a slot for a source not in the table, with a full bucket,
 // taking a new slot while the table has room and the least recently seen one
 // when it does not. The slot is not linked into the LRU list.
-func (l *limiter) claim(addr netip.Addr, now time.Time) int32 {
+func (l *Limiter) claim(addr netip.Addr, now time.Time) int32 {
 	var i int32
 	if len(l.slots) < l.max {
 		i = int32(len(l.slots))
@@ -93,7 +98,7 @@ func (l *limiter) claim(addr netip.Addr, now time.Time) int32 {
 	return i
 }
 
-func (l *limiter) unlink(i int32) {
+func (l *Limiter) unlink(i int32) {
 	b := &l.slots[i]
 	if b.prev >= 0 {
 		l.slots[b.prev].next = b.next
@@ -108,7 +113,7 @@ func (l *limiter) unlink(i int32) {
 	b.prev, b.next = -1, -1
 }
 
-func (l *limiter) pushFront(i int32) {
+func (l *Limiter) pushFront(i int32) {
 	b := &l.slots[i]
 	b.prev, b.next = -1, l.head
 	if l.head >= 0 {
@@ -120,8 +125,11 @@ func (l *limiter) pushFront(i int32) {
 	}
 }
 
-// sources returns how many sources the table holds.
-func (l *limiter) sources() int {
+// Rate returns the tokens added per second and the bucket size.
+func (l *Limiter) Rate() (perSecond float64, burst int) { return l.rate, int(l.burst) }
+
+// Sources returns how many sources the table holds.
+func (l *Limiter) Sources() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.index)
