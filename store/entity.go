@@ -191,16 +191,19 @@ func (t *table[T]) update(ctx context.Context, s *Store, actor string, v *T) err
 
 // remove deletes the row with id, auditing what it held.
 func (t *table[T]) remove(ctx context.Context, s *Store, actor string, id int64) error {
-	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
-		before, err := t.get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE id = ?", id); err != nil {
-			return t.constraintError(err, "delete")
-		}
-		return s.audit(ctx, tx, actor, "delete", t.entity, id, &before, nil)
-	})
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error { return t.removeIn(ctx, tx, s, actor, id) })
+}
+
+// removeIn deletes row id inside tx, with its audit row.
+func (t *table[T]) removeIn(ctx context.Context, tx *sql.Tx, s *Store, actor string, id int64) error {
+	before, err := t.get(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE id = ?", id); err != nil {
+		return t.constraintError(err, "delete")
+	}
+	return s.audit(ctx, tx, actor, "delete", t.entity, id, &before, nil)
 }
 
 // Batch creates many rows in one transaction: all of them, or none (a

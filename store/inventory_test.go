@@ -773,15 +773,20 @@ func TestDeleteModemCascades(t *testing.T) {
 	f := newFixture(t, s)
 	m := mustCreateModem(t, s, f.modem("44:32:c8:21:09:e7"))
 	keep := mustCreateModem(t, s, f.modem("00:1e:6b:e6:b4:a5"))
+	var mtaIDs []int64
 	for i, mac := range []string{"44:32:c8:21:09:e8", "44:32:c8:21:09:f0"} {
-		if err := s.CreateMTA(ctx, "t", &MTA{MAC: mac, ModemID: m.ID}); err != nil {
+		mta := MTA{MAC: mac, ModemID: m.ID}
+		if err := s.CreateMTA(ctx, "t", &mta); err != nil {
 			t.Fatal(i, err)
 		}
+		mtaIDs = append(mtaIDs, mta.ID)
 	}
+	var cpeIDs []int64
 	for _, c := range []CPE{{MAC: "44:32:c8:21:09:e9", ModemID: m.ID}, {MAC: "00:1e:6b:e6:b4:a7", ModemID: keep.ID}} {
 		if err := s.CreateCPE(ctx, "t", &c); err != nil {
 			t.Fatal(err)
 		}
+		cpeIDs = append(cpeIDs, c.ID)
 	}
 	if _, err := s.write.Exec(`INSERT INTO leases4(ip, mac, kind, state, modem_id, starts, ends) VALUES ('10.10.1.5', ?, 'cm', 'active', ?, 1, 2)`, m.MAC, m.ID); err != nil {
 		t.Fatal(err)
@@ -797,6 +802,22 @@ func TestDeleteModemCascades(t *testing.T) {
 	}
 	if n := rowCount(t, s, "cpes"); n != 1 {
 		t.Errorf("cpes has %d rows, want the other modem's 1", n)
+	}
+	// Each device that went with the modem has its own delete in the audit
+	// log, with what it was; the other modem's CPE has none.
+	for _, d := range []struct {
+		entity  string
+		id      int64
+		deleted bool
+	}{{"MTA", mtaIDs[0], true}, {"MTA", mtaIDs[1], true}, {"CPE", cpeIDs[0], true}, {"CPE", cpeIDs[1], false}, {"modem", m.ID, true}} {
+		trail := auditTrail(t, s, d.entity, d.id)
+		last := trail[len(trail)-1]
+		if got := last.Action == "delete"; got != d.deleted {
+			t.Errorf("%s %d: last audit action %q, deleted %v", d.entity, d.id, last.Action, d.deleted)
+		}
+		if d.deleted && (last.Actor != "t" || !strings.Contains(last.Before, `"MAC":`)) {
+			t.Errorf("%s %d: delete audit by %q with before %s", d.entity, d.id, last.Actor, last.Before)
+		}
 	}
 	var modemID any
 	if err := s.read.QueryRow(`SELECT modem_id FROM leases4 WHERE ip = '10.10.1.5'`).Scan(&modemID); err != nil || modemID != nil {

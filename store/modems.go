@@ -101,8 +101,45 @@ func (s *Store) CreateModem(ctx context.Context, actor string, m *Modem) error {
 func (s *Store) UpdateModem(ctx context.Context, actor string, m *Modem) error {
 	return modemTable.update(ctx, s, actor, m)
 }
+
+// DeleteModem deletes a modem with the MTAs and CPEs behind it, each with
+// its own audit row, so the audit log says what went with the modem.
 func (s *Store) DeleteModem(ctx context.Context, actor string, id int64) error {
-	return modemTable.remove(ctx, s, actor, id)
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
+		for _, dev := range []struct {
+			table  string
+			remove func(context.Context, *sql.Tx, *Store, string, int64) error
+		}{{"mtas", mtaTable.removeIn}, {"cpes", cpeTable.removeIn}} {
+			ids, err := idsWhere(ctx, tx, "SELECT id FROM "+dev.table+" WHERE modem_id = ? ORDER BY id", id)
+			if err != nil {
+				return err
+			}
+			for _, d := range ids {
+				if err := dev.remove(ctx, tx, s, actor, d); err != nil {
+					return err
+				}
+			}
+		}
+		return modemTable.removeIn(ctx, tx, s, actor, id)
+	})
+}
+
+// idsWhere returns the ids a query selects.
+func idsWhere(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 func (s *Store) GetModem(ctx context.Context, id int64) (Modem, error) {
 	return modemTable.get(ctx, s.read, id)
