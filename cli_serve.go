@@ -36,6 +36,7 @@ type serveConfig struct {
 	tftp       string
 	time       string
 	dns        string
+	metrics    string
 	relayPort  int
 	demo       bool
 	demoModems int
@@ -65,6 +66,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
 	fs.BoolVar(&c.poll, "poll", true, "poll every modem (at its lease address) and CMTS over SNMP every 10 s into data/tsdb")
 	fs.IntVar(&c.demoModems, "demo-modems", store.DefaultDemoModems, "size of the demo network, with --demo")
+	fs.StringVar(&c.metrics, "metrics", "", "Prometheus /metrics listen address, e.g. 10.0.0.1:9237 (empty: off); no login, so keep it on a management network")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until the server stops (for performance work)")
 	fs.Usage = func() {
@@ -171,6 +173,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var health func() map[string]ui.HealthFlag
 	var upstream func(int64) ([]ui.UpstreamRow, time.Time, bool)
 	var configs ui.ConfigPreviewer
+	var mets metrics
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -178,6 +181,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		} else {
 			services = append(services, service{"DHCPv4", d4.Run})
 			preview = d4
+			mets.dhcp4 = d4
 			shown = append(shown, ui.Service{Name: "DHCPv4", Addr: d4.Addr().String(), Counters: func() []ui.Counter {
 				return dhcpCounters(d4.Stats())
 			}, Events: func() []ui.Event { return dhcpEvents(d4.Refusals()) }})
@@ -190,6 +194,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		} else {
 			services = append(services, service{"DHCPv6", d6.Run})
 			preview6 = d6
+			mets.dhcp6 = d6
 			shown = append(shown, ui.Service{Name: "DHCPv6", Addr: d6.Addr().String(), Counters: func() []ui.Counter {
 				return dhcpCounters(d6.Stats())
 			}, Events: func() []ui.Event { return dhcpEvents(d6.Refusals()) }})
@@ -206,6 +211,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		} else {
 			services = append(services, service{"TFTP", tf.Run})
 			configs = tf
+			mets.tftp = tf
 			shown = append(shown, ui.Service{Name: "TFTP", Addr: tf.Addr().String(), Counters: func() []ui.Counter {
 				s := tf.Stats()
 				out := []ui.Counter{{Name: "transfers", Value: int64(s.Transfers)}, {Name: "configs compiled", Value: int64(s.Compiles)},
@@ -237,6 +243,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		services = append(services, service{"time series", db.Run}, service{"SNMP poller", poller.Run})
 		resetModem = func(ctx context.Context, mac string) error { return resetByLease(ctx, st, poller, mac) }
 		series = db
+		mets.poller, mets.tsdb = poller, db
 		health = func() map[string]ui.HealthFlag { return healthFlags(poller) }
 		upstream = func(id int64) ([]ui.UpstreamRow, time.Time, bool) { return upstreamRows(poller, id) }
 		shown = append(shown, ui.Service{Name: "SNMP poller", Addr: "every 10 s", Counters: func() []ui.Counter {
@@ -251,6 +258,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Error(bindAdvice("time (RFC 868)", cfg.time, err))
 		} else {
 			services = append(services, service{"time (RFC 868)", ts.Run})
+			mets.time = ts
 			shown = append(shown, ui.Service{Name: "time (RFC 868)", Addr: ts.UDPAddr().String(), Counters: func() []ui.Counter {
 				st := ts.Stats()
 				return []ui.Counter{{Name: "UDP requests", Value: int64(st.UDPRequests)}, {Name: "TCP requests", Value: int64(st.TCPRequests)},
@@ -272,12 +280,22 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 				log.Error(bindAdvice("DNS relay", cfg.dns, err))
 			} else {
 				services = append(services, service{"DNS relay", rel.Run})
+				mets.dns = rel
 				shown = append(shown, ui.Service{Name: "DNS relay", Addr: rel.Addr().String(), Counters: func() []ui.Counter {
 					st := rel.Stats()
 					return []ui.Counter{{Name: "queries", Value: int64(st.Queries)}, {Name: "cache hits", Value: int64(st.CacheHits)},
 						{Name: "cache misses", Value: int64(st.CacheMisses)}, {Name: "refused", Value: int64(st.Refused)}}
 				}})
 			}
+		}
+	}
+	if cfg.metrics != "" {
+		ms, err := newMetricsServer(cfg.metrics, &mets, log)
+		if err != nil {
+			log.Error(bindAdvice("Prometheus metrics", cfg.metrics, err))
+		} else {
+			services = append(services, service{"metrics", ms.Run})
+			log.Info("Prometheus metrics listening", "addr", ms.Addr().String()+"/metrics")
 		}
 	}
 	if cfg.httpAddr != "" {
