@@ -15,8 +15,8 @@ import (
 	"ip6m/dhcp"
 	"ip6m/dns"
 	"ip6m/snmp"
-	"ip6m/timesrv"
 	"ip6m/tftp"
+	"ip6m/timesrv"
 	"ip6m/tsdb"
 )
 
