@@ -174,6 +174,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var upstream func(int64) ([]ui.UpstreamRow, time.Time, bool)
 	var configs ui.ConfigPreviewer
 	var mets metrics
+	var lastFetch func(string) (ui.Fetch, bool)
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -211,6 +212,10 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		} else {
 			services = append(services, service{"TFTP", tf.Run})
 			configs = tf
+			lastFetch = func(mac string) (ui.Fetch, bool) {
+				f, ok := tf.LastFetch(mac)
+				return ui.Fetch{At: f.Time, From: f.From.Addr().String(), Name: f.Name, Bytes: f.Bytes}, ok
+			}
 			mets.tftp = tf
 			shown = append(shown, ui.Service{Name: "TFTP", Addr: tf.Addr().String(), Counters: func() []ui.Counter {
 				s := tf.Stats()
@@ -299,7 +304,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch})
 		if err != nil {
 			return err
 		}

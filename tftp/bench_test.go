@@ -21,12 +21,12 @@ func benchBuilder(b *testing.B, now func() time.Time, bucket time.Duration) *bui
 func BenchmarkConfigCacheHit(b *testing.B) {
 	bl := benchBuilder(b, time.Now, time.Hour)
 	ctx, from, name := context.Background(), netip.MustParseAddr("127.0.0.1"), cmName(mac1)
-	if _, _, err := bl.build(ctx, name, from); err != nil {
+	if _, err := bl.build(ctx, name, from); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := bl.build(ctx, name, from); err != nil {
+		if _, err := bl.build(ctx, name, from); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -47,7 +47,7 @@ func BenchmarkConfigCompileMiss(b *testing.B) {
 	ctx, from, name := context.Background(), netip.MustParseAddr("127.0.0.1"), cmName(mac1)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := bl.build(ctx, name, from); err != nil {
+		if _, err := bl.build(ctx, name, from); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func BenchmarkConfigResolveMiss(b *testing.B) {
 		bl.mu.Lock()
 		bl.view = nil
 		bl.mu.Unlock()
-		if _, _, err := bl.build(ctx, name, from); err != nil {
+		if _, err := bl.build(ctx, name, from); err != nil {
 			b.Fatal(err)
 		}
 	}

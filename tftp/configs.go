@@ -157,24 +157,32 @@ func newBuilder(src ConfigSource, opts builderOptions) *builder {
 
 // build returns the config that name stands for, nil (and no error) if name
 // is no config name, or a *refusal.
-func (b *builder) build(ctx context.Context, name string, from netip.Addr) ([]byte, string, error) {
+func (b *builder) build(ctx context.Context, name string, from netip.Addr) (built, error) {
 	vw, err := b.currentView(ctx)
 	if err != nil {
-		return nil, "", err
+		return built{}, err
 	}
 	if name == vw.walled {
 		data, err := b.walled(ctx, vw, from)
-		return data, "walled", err
+		return built{data: data, kind: "walled"}, err
 	}
 	if mac, ok := matchPattern(vw.cm, name); ok {
-		data, err := b.device(ctx, vw, "cm", mac, from)
-		return data, "cm", err
+		data, mac, err := b.device(ctx, vw, "cm", mac, from)
+		return built{data: data, kind: "cm", mac: mac}, err
 	}
 	if mac, ok := matchPattern(vw.mta, name); ok {
-		data, err := b.device(ctx, vw, "mta", mac, from)
-		return data, "mta", err
+		data, mac, err := b.device(ctx, vw, "mta", mac, from)
+		return built{data: data, kind: "mta", mac: mac}, err
 	}
-	return nil, "", nil
+	return built{}, nil
+}
+
+// built is a config built for a request: nil data when the name is no
+// config name.
+type built struct {
+	data []byte
+	kind string // "cm", "mta" or "walled"
+	mac  string // the device's, canonical; "" for the walled garden
 }
 
 // matchPattern reports whether name is pattern with {mac} replaced by 12
@@ -272,34 +280,34 @@ func (b *builder) template(planID int64, name, text string) (*planTmpl, error) {
 // anti-theft on, the lease is checked first, so that a requester learns
 // nothing (not even whether the device exists) about devices it does not
 // hold the lease of.
-func (b *builder) device(ctx context.Context, vw *view, kind, mac string, from netip.Addr) ([]byte, error) {
+func (b *builder) device(ctx context.Context, vw *view, kind, mac string, from netip.Addr) ([]byte, string, error) {
 	switch {
 	case mac == "":
 		holder, err := b.holder(ctx, from)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if mac, err = store.NormalizeMAC(holder); err != nil {
-			return nil, fmt.Errorf("lease of %s: %w", from, err)
+			return nil, "", fmt.Errorf("lease of %s: %w", from, err)
 		}
 	case b.opts.antiTheft:
 		holder, err := b.holder(ctx, from)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if !sameMAC(holder, mac) {
-			return nil, refuse(ReasonNotLeaseHolder, "%s holds the lease of %s, not of %s %s", from, holder, kindName(kind), mac)
+			return nil, "", refuse(ReasonNotLeaseHolder, "%s holds the lease of %s, not of %s %s", from, holder, kindName(kind), mac)
 		}
 	}
 	d, err := b.resolve(ctx, vw, kind, mac)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !d.enabled {
-		return nil, refuse(ReasonDisabled, "%s %s is disabled", kindName(kind), mac)
+		return nil, "", refuse(ReasonDisabled, "%s %s is disabled", kindName(kind), mac)
 	}
 	if d.tmpl == nil {
-		return nil, refuse(ReasonNotFound, "the plan of %s %s has no %s config", kindName(kind), d.mac, kindName(kind))
+		return nil, "", refuse(ReasonNotFound, "the plan of %s %s has no %s config", kindName(kind), d.mac, kindName(kind))
 	}
 	opts := docsiscfg.Options{Key: d.key}
 	var ck strings.Builder
@@ -313,7 +321,8 @@ func (b *builder) device(ctx context.Context, vw *view, kind, mac string, from n
 	} else {
 		b.stamp(&opts, &ck, from)
 	}
-	return b.compile(ck.String(), d.tmpl, d.vars, opts)
+	data, err := b.compile(ck.String(), d.tmpl, d.vars, opts)
+	return data, d.mac, err
 }
 
 func kindName(kind string) string {

@@ -156,6 +156,28 @@ func TestCMConfig(t *testing.T) {
 			t.Errorf("TLV 20 is not the requester:\n%s", text)
 		}
 	})
+	t.Run("last fetch", func(t *testing.T) {
+		// The last completed download of mac1 is the one just above; the
+		// refused requests left none for the modems they named.
+		// The server records a transfer once the last ACK is in, which may
+		// be just after the client has its data.
+		var f Fetch
+		var ok bool
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if f, ok = s.LastFetch(strings.ToUpper(strings.ReplaceAll(mac1, ":", ""))); ok && f.From.Addr().String() == "127.0.0.9" {
+				break
+			}
+		}
+		if !ok || f.From.Addr().String() != "127.0.0.9" || f.Name != cmName(mac1) || f.Kind != "cm" || f.Bytes == 0 ||
+			time.Since(f.Time) > time.Minute {
+			t.Errorf("LastFetch(%s) = %+v, %v", mac1, f, ok)
+		}
+		for _, mac := range []string{mac3, mac4, "00:11:22:33:44:55", "not a mac"} {
+			if f, ok := s.LastFetch(mac); ok {
+				t.Errorf("LastFetch(%s) = %+v for a device never served", mac, f)
+			}
+		}
+	})
 }
 
 func TestCMConfigIPv6(t *testing.T) {
@@ -489,7 +511,7 @@ func TestStormCompilesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := b.build(context.Background(), cmName(mac1), from); err != nil {
+			if _, err := b.build(context.Background(), cmName(mac1), from); err != nil {
 				errs <- err
 			}
 		}()

@@ -111,6 +111,7 @@ type file struct {
 	r     io.Reader
 	size  int64
 	kind  string // "cm", "mta", "walled" or "file"
+	mac   string // of the device a config was built for
 	close func() error
 }
 
@@ -129,12 +130,12 @@ func (s *Server) open(ctx context.Context, name string, from netip.Addr) (*file,
 		return nil, r
 	}
 	if s.build != nil {
-		data, kind, err := s.build.build(ctx, name, from)
+		b, err := s.build.build(ctx, name, from)
 		if err != nil {
 			return nil, err
 		}
-		if data != nil {
-			return &file{r: bytes.NewReader(data), size: int64(len(data)), kind: kind}, nil
+		if b.data != nil {
+			return &file{r: bytes.NewReader(b.data), size: int64(len(b.data)), kind: b.kind, mac: b.mac}, nil
 		}
 	}
 	clean, r := cleanName(name)

@@ -149,6 +149,7 @@ type Server struct {
 	running atomic.Bool
 
 	refusals *refusalLog
+	fetches  fetchLog
 	errLog   errorLimiter
 	stats    struct {
 		requests, transfers, bytes, errors, malformed atomic.Uint64
@@ -487,6 +488,9 @@ func (s *Server) serveRead(name string, rf io.ReaderFrom) (err error) {
 	}
 	s.stats.transfers.Add(1)
 	s.stats.bytes.Add(uint64(n))
+	if f.mac != "" {
+		s.fetches.add(f.mac, Fetch{Time: s.now(), From: from, Name: name, Kind: f.kind, Bytes: n})
+	}
 	s.log.Debug("sent", "file", name, "from", from.String(), "bytes", n, "kind", f.kind, "took", time.Since(start))
 	return nil
 }

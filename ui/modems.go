@@ -234,6 +234,10 @@ type modemView struct {
 	ConfigSize int
 	ConfigMICs string
 	ConfigErr  string
+	// Fetched is the modem's last config download, when TFTP runs here
+	// (nil: none since it started); FetchKnown says TFTP runs here.
+	Fetched    *Fetch
+	FetchKnown bool
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -303,6 +307,12 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 	}
 	if s.cfg.Configs != nil {
 		s.configView(ctx, &v)
+	}
+	if s.cfg.LastFetch != nil {
+		v.FetchKnown = true
+		if f, ok := s.cfg.LastFetch(m.MAC); ok {
+			v.Fetched = &f
+		}
 	}
 	if v.Leases, err = s.st.ModemLeases4(ctx, m.ID); err != nil {
 		s.fail(w, r, err)

@@ -62,6 +62,17 @@ type Config struct {
 	// ResetModem resets a modem over SNMP (docsDevResetNow); nil when no
 	// poller runs here.
 	ResetModem func(ctx context.Context, mac string) error
+	// LastFetch is a device's last completed TFTP config download since
+	// the TFTP server started; nil when TFTP does not run here.
+	LastFetch func(mac string) (Fetch, bool)
+}
+
+// Fetch is one completed TFTP config download.
+type Fetch struct {
+	At    time.Time
+	From  string // the requester's address
+	Name  string // the file name asked for
+	Bytes int64
 }
 
 // ConfigPreviewer compiles a modem's config as TFTP would serve it.

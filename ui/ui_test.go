@@ -685,3 +685,41 @@ func TestModemPageConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestModemPageLastFetch: the config section says when the modem last
+// downloaded its config, or warns that it has not since TFTP started.
+func TestModemPageLastFetch(t *testing.T) {
+	s, ts, st := newTestServer(t, 3)
+	ctx := context.Background()
+	fetched, _ := st.ModemByMAC(ctx, "44:32:c8:21:09:e7")
+	s.cfg.Configs = planPreviewer{st}
+	at := time.Now().Add(-3 * time.Minute)
+	s.cfg.LastFetch = func(mac string) (Fetch, bool) {
+		if mac == fetched.MAC {
+			return Fetch{At: at, From: "10.10.1.5", Name: "cm/4432C82109E7.cfg", Bytes: 488}, true
+		}
+		return Fetch{}, false
+	}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	_, body, _ := c.get("/modems/" + strconv.FormatInt(fetched.ID, 10))
+	for _, want := range []string{"Last fetched 3 min ago", "from 10.10.1.5 as <code>cm/4432C82109E7.cfg</code>, 488 bytes"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("modem page lacks %q", want)
+		}
+	}
+	list, _, err := st.ListModems(ctx, store.ModemFilter{}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list {
+		if m.MAC == fetched.MAC {
+			continue
+		}
+		_, body, _ = c.get("/modems/" + strconv.FormatInt(m.ID, 10))
+		if !strings.Contains(body, "Not fetched since ip6m started") || strings.Contains(body, "Last fetched") {
+			t.Errorf("modem %s never fetched: the page does not say so", m.MAC)
+		}
+		break
+	}
+}
