@@ -175,6 +175,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var configs ui.ConfigPreviewer
 	var mets metrics
 	var lastFetch func(string) (ui.Fetch, bool)
+	var tftpRefusals func() []ui.TFTPRefusal
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
@@ -215,6 +216,14 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			lastFetch = func(mac string) (ui.Fetch, bool) {
 				f, ok := tf.LastFetch(mac)
 				return ui.Fetch{At: f.Time, From: f.From.Addr().String(), Name: f.Name, Bytes: f.Bytes}, ok
+			}
+			tftpRefusals = func() []ui.TFTPRefusal {
+				list := tf.Refusals()
+				out := make([]ui.TFTPRefusal, len(list))
+				for i, r := range list {
+					out[i] = ui.TFTPRefusal{At: r.Time, From: r.From.Addr().String(), Name: r.Name, Reason: r.Reason, Detail: r.Detail}
+				}
+				return out
 			}
 			mets.tftp = tf
 			shown = append(shown, ui.Service{Name: "TFTP", Addr: tf.Addr().String(), Counters: func() []ui.Counter {
@@ -304,7 +313,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch, TFTPRefusals: tftpRefusals})
 		if err != nil {
 			return err
 		}

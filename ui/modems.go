@@ -238,6 +238,10 @@ type modemView struct {
 	// (nil: none since it started); FetchKnown says TFTP runs here.
 	Fetched    *Fetch
 	FetchKnown bool
+	// TFTPRefused are the TFTP server's recent refusals that concern this
+	// modem: asked from one of its or its devices' lease addresses, or
+	// naming its or its MTAs' config. Newest first.
+	TFTPRefused []TFTPRefusal
 }
 
 func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Modem) {
@@ -318,6 +322,9 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 		s.fail(w, r, err)
 		return
 	}
+	if s.cfg.TFTPRefusals != nil {
+		v.TFTPRefused = tftpRefusalsOf(s.cfg.TFTPRefusals(), m, v.MTAs, v.Leases)
+	}
 	if v.Audit, err = s.st.ListAudit(ctx, "modem", m.ID, 20); err != nil {
 		s.fail(w, r, err)
 		return
@@ -376,6 +383,40 @@ func (s *Server) modemReset(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("modem reset", "mac", m.MAC, "user", sess.User.Name, "outcome", outcome)
 	http.Redirect(w, r, withFlash(target, msg), http.StatusSeeOther)
+}
+
+// tftpRefusalsOf picks the refusals that concern modem m, newest first, at
+// most 20.
+func tftpRefusalsOf(all []TFTPRefusal, m store.Modem, mtas []store.MTA, leases []store.Lease4) []TFTPRefusal {
+	addrs := map[string]bool{}
+	for _, l := range leases {
+		addrs[l.IP] = true
+	}
+	var macs []string // as config names spell them: 12 hex digits
+	for _, mac := range append([]string{m.MAC}, macsOf(mtas)...) {
+		macs = append(macs, strings.ReplaceAll(mac, ":", ""))
+	}
+	var out []TFTPRefusal
+	for i := len(all) - 1; i >= 0 && len(out) < 20; i-- {
+		r := all[i]
+		hit := addrs[r.From]
+		name := strings.ToLower(r.Name)
+		for _, mac := range macs {
+			hit = hit || strings.Contains(name, mac)
+		}
+		if hit {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func macsOf(mtas []store.MTA) []string {
+	out := make([]string, len(mtas))
+	for i, m := range mtas {
+		out[i] = m.MAC
+	}
+	return out
 }
 
 // configView fills the modem page's config section: the bytes TFTP would

@@ -65,6 +65,16 @@ type Config struct {
 	// LastFetch is a device's last completed TFTP config download since
 	// the TFTP server started; nil when TFTP does not run here.
 	LastFetch func(mac string) (Fetch, bool)
+	// TFTPRefusals lists the TFTP server's recent refusals, oldest first;
+	// nil when TFTP does not run here.
+	TFTPRefusals func() []TFTPRefusal
+}
+
+// TFTPRefusal is one refused TFTP request.
+type TFTPRefusal struct {
+	At                   time.Time
+	From                 string // the requester's address
+	Name, Reason, Detail string
 }
 
 // Fetch is one completed TFTP config download.

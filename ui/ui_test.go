@@ -723,3 +723,38 @@ func TestModemPageLastFetch(t *testing.T) {
 		break
 	}
 }
+
+// TestModemPageTFTPRefusals: the modem page lists the refused TFTP
+// requests asked from its lease addresses or naming its config, and not
+// the others.
+func TestModemPageTFTPRefusals(t *testing.T) {
+	s, ts, st := newTestServer(t, 5)
+	ctx := context.Background()
+	m, _ := st.ModemByMAC(ctx, "44:32:c8:21:09:e7")
+	now := time.Now()
+	if err := st.CommitLeases(ctx, store.LeaseOp{Event: store.EventGrant, ModemMAC: m.MAC, V4: &store.Lease4{
+		IP: "10.10.1.77", MAC: m.MAC, Kind: store.KindCM, State: store.StateActive, ModemID: m.ID, GiAddr: "10.10.0.1",
+		Starts: now, Ends: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.TFTPRefusals = func() []TFTPRefusal {
+		return []TFTPRefusal{
+			{At: now.Add(-5 * time.Minute), From: "10.10.1.77", Name: "cm/001E6BE6B4A5.cfg", Reason: "not lease holder", Detail: "asked-from-its-address"},
+			{At: now.Add(-4 * time.Minute), From: "10.10.9.9", Name: "cm/4432C82109E7.cfg", Reason: "not lease holder", Detail: "naming-its-config"},
+			{At: now.Add(-3 * time.Minute), From: "10.10.9.9", Name: "cm/001E6BE6B4A5.cfg", Reason: "not lease holder", Detail: "someone-else"},
+		}
+	}
+	c := newClient(t, ts)
+	c.login(store.RoleViewer)
+	_, body, _ := c.get("/modems/" + strconv.FormatInt(m.ID, 10))
+	if !strings.Contains(body, "Refused config downloads") {
+		t.Fatal("no refused config downloads section")
+	}
+	a, b := strings.Index(body, "naming-its-config"), strings.Index(body, "asked-from-its-address")
+	if a < 0 || b < 0 || a > b {
+		t.Errorf("refusals missing or not newest first: %d %d", a, b)
+	}
+	if strings.Contains(body, "someone-else") {
+		t.Error("another modem's refusal shows on this modem's page")
+	}
+}
