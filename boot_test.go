@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +147,8 @@ func TestModemBoot(t *testing.T) {
 	}
 	dhcp6Addr := probe6.LocalAddr().(*net.UDPAddr)
 	probe6.Close()
-	cfg := &serveConfig{data: dir, httpAddr: "", relayPort: relayPort,
+	metricsAddr := freePort(t)
+	cfg := &serveConfig{data: dir, httpAddr: "", relayPort: relayPort, metrics: metricsAddr,
 		dhcp4: dhcp4Addr.String(), dhcp6: dhcp6Addr.String(), tftp: fmt.Sprintf(":%d", tftpPort), time: ":" + timePortS}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -306,6 +309,52 @@ func TestModemBoot(t *testing.T) {
 	if v, err := timesrv.Query(ctx, "udp", net.JoinHostPort(time6.String(), timePortS)); err != nil || time.Since(timesrv.Time(v, time.Now())).Abs() > time.Minute {
 		t.Fatalf("time over v6 from %s: %v %v", time6, v, err)
 	}
+
+	// --- What a Prometheus scrape sees of all that. ---
+	// A transfer is counted once its last ACK is in, which may be just
+	// after the client has its data.
+	var scraped map[string]float64
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		scraped = scrape(t, metricsAddr)
+		if scraped["ip6m_tftp_transfers_total"] >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for name, min := range map[string]float64{
+		"ip6m_tftp_transfers_total":                     3, // the CM's config over v4 and v6, the MTA's
+		`ip6m_dhcp_leases_committed_total{family="v4"}`: 3, // CM, MTA, CPE
+		`ip6m_dhcp_leases_committed_total{family="v6"}`: 1,
+		`ip6m_dhcp_replied_total{family="v4"}`:          6,
+		`ip6m_time_requests_total{proto="udp"}`:         2,
+		`ip6m_tftp_configs_compiled_total`:              1,
+		`ip6m_dhcp_received_total{family="v6"}`:         1,
+	} {
+		if got := scraped[name]; got < min {
+			t.Errorf("/metrics: %s = %v, want at least %v", name, got, min)
+		}
+	}
+}
+
+// scrape reads /metrics into name{labels} → value.
+func scrape(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); i > 0 && err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }
 
 // checkConfig decodes a config: both MICs must verify with the CMTS's
