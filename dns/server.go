@@ -40,6 +40,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"ip6m/internal/ratelimit"
+	"ip6m/internal/serveloop"
 )
 
 // Defaults.
@@ -853,41 +854,20 @@ func (s *Server) serveConn(ctx context.Context, c *net.TCPConn) {
 	}
 }
 
-// pause waits after a read or accept error, doubling the wait on each error
-// in a row up to maxReadBackoff. It warns once when the errors start, and
-// returns false if stop is closed meanwhile.
+// pause waits after a read or accept error: serveloop.Pause with this
+// server's logger and a limit of maxReadBackoff.
 func (s *Server) pause(stop <-chan struct{}, backoff *time.Duration, what string, err error) bool {
-	if *backoff == 0 {
-		s.log.Warn(what+" failing, retrying", "err", err)
-		*backoff = 5 * time.Millisecond
-	} else {
-		*backoff = min(2**backoff, maxReadBackoff)
-	}
-	t := time.NewTimer(*backoff)
-	defer t.Stop()
-	select {
-	case <-stop:
-		return false
-	case <-t.C:
-		return true
-	}
+	return serveloop.Pause(s.log, stop, backoff, maxReadBackoff, what, err)
 }
 
-// restartAfterPanic runs loop until it returns normally, running it again
-// after a panic. Queries recover on their own; this is for the loops.
+// restartAfterPanic runs loop until it returns normally, logging each
+// panic. Requests recover on their own; this is for the loops.
 func (s *Server) restartAfterPanic(what string, loop func()) {
-	for !s.ranToEnd(what, loop) {
-	}
+	serveloop.RestartAfterPanic(loop, func(v any) { s.panicked(what, netip.AddrPort{}, v) })
 }
 
-func (s *Server) ranToEnd(what string, loop func()) (ok bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.panicked(what, netip.AddrPort{}, v)
-		}
-	}()
-	loop()
-	return true
+func (s *Server) ranToEnd(what string, loop func()) bool {
+	return serveloop.RanToEnd(loop, func(v any) { s.panicked(what, netip.AddrPort{}, v) })
 }
 
 // panicked counts and logs a recovered panic.

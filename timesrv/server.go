@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"ip6m/internal/ratelimit"
+	"ip6m/internal/serveloop"
 )
 
 // Defaults and bounds.
@@ -348,42 +349,16 @@ func (s *Server) answerTCP(c *net.TCPConn) {
 	}
 }
 
-// pause waits after a read or accept error, doubling the wait on each error
-// in a row up to maxBackoff, so a socket that keeps failing does not spin. It
-// warns once when the errors start, and returns false if stop is closed
-// meanwhile.
+// pause waits after a read or accept error: serveloop.Pause with this
+// server's logger and a limit of maxBackoff.
 func (s *Server) pause(stop <-chan struct{}, backoff *time.Duration, what string, err error) bool {
-	if *backoff == 0 {
-		s.log.Warn(what+" failing, retrying", "err", err)
-		*backoff = 5 * time.Millisecond
-	} else {
-		*backoff = min(2**backoff, maxBackoff)
-	}
-	t := time.NewTimer(*backoff)
-	defer t.Stop()
-	select {
-	case <-stop:
-		return false
-	case <-t.C:
-		return true
-	}
+	return serveloop.Pause(s.log, stop, backoff, maxBackoff, what, err)
 }
 
-// restartAfterPanic runs loop until it returns normally, running it again
-// after a panic. Requests recover on their own; this is for the loops.
+// restartAfterPanic runs loop until it returns normally, logging each
+// panic. Requests recover on their own; this is for the loops.
 func (s *Server) restartAfterPanic(proto string, loop func()) {
-	for !s.ranToEnd(proto, loop) {
-	}
-}
-
-func (s *Server) ranToEnd(proto string, loop func()) (ok bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.panicked(proto, netip.AddrPort{}, v)
-		}
-	}()
-	loop()
-	return true
+	serveloop.RestartAfterPanic(loop, func(v any) { s.panicked(proto, netip.AddrPort{}, v) })
 }
 
 // panicked counts and logs a recovered panic.
