@@ -42,6 +42,9 @@ type table[T any] struct {
 	// ranges) after v itself; loadChildren reads them back.
 	saveChildren func(context.Context, *sql.Tx, *T) error
 	loadChildren func(context.Context, querier, *T) error
+	// afterWrite, when set, runs after every create and update in the same
+	// transaction, with who saved v and when (a plan's version history).
+	afterWrite func(ctx context.Context, tx *sql.Tx, actor string, at time.Time, v *T) error
 }
 
 func (t *table[T]) selectSQL() string {
@@ -159,6 +162,11 @@ func (t *table[T]) createIn(ctx context.Context, tx *sql.Tx, s *Store, actor str
 			return err
 		}
 	}
+	if t.afterWrite != nil {
+		if err := t.afterWrite(ctx, tx, actor, now, v); err != nil {
+			return err
+		}
+	}
 	return s.audit(ctx, tx, actor, "create", t.entity, m.ID, nil, v)
 }
 
@@ -182,6 +190,11 @@ func (t *table[T]) update(ctx context.Context, s *Store, actor string, v *T) err
 		m.Created, m.Updated = t.meta(&before).Created, now
 		if t.saveChildren != nil {
 			if err := t.saveChildren(ctx, tx, v); err != nil {
+				return err
+			}
+		}
+		if t.afterWrite != nil {
+			if err := t.afterWrite(ctx, tx, actor, now, v); err != nil {
 				return err
 			}
 		}
