@@ -194,6 +194,10 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 			if err != nil {
 				return err
 			}
+			pl := Plan{Meta: Meta{ID: id}, Name: p.name, Description: p.desc, Config: strings.TrimSpace(read(p.file)), MTAConfig: mtaConf, MaxCPE: int64(p.maxCPE)}
+			if err := appendPlanVersion(ctx, tx, "demo", "", unixUTC(now), &pl); err != nil {
+				return err
+			}
 			planIDs = append(planIDs, id)
 			res.Plans++
 		}

@@ -738,3 +738,28 @@ func (s *Server) Preview(ctx context.Context, mac string) ([]byte, error) {
 	ck := "preview|cm|" + strconv.FormatUint(d.tmpl.id, 10) + "|" + d.ident
 	return b.compile(ck, d.tmpl, d.vars, docsiscfg.Options{Key: d.key})
 }
+
+// PreviewPlan compiles what the cable modem with this MAC would get from
+// plan (a plan being edited, or one of its old versions) instead of its own:
+// the modem's own variables and its CMTS's shared secret, resolved as for a
+// TFTP request, without the per-request stamps. Nothing is cached.
+func (s *Server) PreviewPlan(ctx context.Context, mac string, plan store.Plan) ([]byte, error) {
+	if s.build == nil {
+		return nil, errors.New("tftp: no config source")
+	}
+	norm, err := store.NormalizeMAC(mac)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.build.resolveCM(ctx, norm)
+	if err != nil {
+		return nil, err
+	}
+	t, err := docsiscfg.ParseTemplate(plan.Name, plan.Config)
+	if err != nil {
+		return nil, err
+	}
+	vars := d.vars
+	vars.MaxCPE = int(plan.MaxCPE)
+	return t.Encode(vars, docsiscfg.Options{Key: d.key})
+}

@@ -594,3 +594,28 @@ func TestPreview(t *testing.T) {
 		t.Error("a preview for an unknown modem succeeded")
 	}
 }
+
+// TestPreviewPlan: a plan's text compiled for a chosen modem, with that
+// modem's variables and key, before the plan is saved.
+func TestPreviewPlan(t *testing.T) {
+	st := openStore(t, 10)
+	_, _, key := modemInfo(t, st, mac1)
+	s := startServer(t, Config{Addr: "127.0.0.1:0", Source: st})
+	ctx := context.Background()
+	plan := store.Plan{Name: "draft", Config: "Main\n{\n\tNetworkAccess 1;\n\tMaxCPE {{.MaxCPE}};\n\tGlobalPrivacyEnable 0;\n}\n", MaxCPE: 7}
+	b, err := s.PreviewPlan(ctx, mac1, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := checkCM(t, b, key)
+	if !strings.Contains(text, "MaxCPE 7;") || !strings.Contains(text, "GlobalPrivacyEnable 0;") {
+		t.Errorf("the preview is not the draft plan for the modem:\n%s", text)
+	}
+	plan.Config = "Main\n{\n\tNetworkAccess 1;\n\tNoSuchThing 3;\n}\n"
+	if _, err := s.PreviewPlan(ctx, mac1, plan); err == nil || !strings.Contains(err.Error(), "line 4") {
+		t.Errorf("a draft with an error on line 4: %v", err)
+	}
+	if _, err := s.PreviewPlan(ctx, "00:00:00:00:00:01", plan); err == nil {
+		t.Error("a preview for an unknown modem succeeded")
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"ip6m/docsiscfg"
 	"ip6m/store"
 )
 
@@ -354,8 +353,8 @@ func (s *Server) plansCRUD() registrar {
 				{Name: "name", Label: "Name", Value: p.Name, Required: true, Error: e["name"]},
 				{Name: "description", Label: "Description", Value: p.Description, Error: e["description"]},
 				{Name: "max_cpe", Label: "Maximum CPEs per modem", Type: "number", Value: strconv.FormatInt(p.MaxCPE, 10), Error: e["max_cpe"], Help: "DHCP leases at most this many CPEs behind each modem"},
-				{Name: "config", Label: "DOCSIS config template", Type: "textarea", Rows: 22, Mono: true, Value: p.Config, Required: true, Error: e["config"], Help: "the docsis tool's text syntax; {{.MaxCPE}} and the other per-modem variables are filled in for each modem"},
-				{Name: "mta_config", Label: "MTA config template (PacketCable)", Type: "textarea", Rows: 12, Mono: true, Value: p.MTAConfig, Error: e["mta_config"]},
+				{Name: "config", Label: "DOCSIS config template", Type: "textarea", Rows: 22, Mono: true, Value: p.Config, Required: true, Error: e["config"], Check: "/plans/check?field=config", Help: "the docsis tool's text syntax; {{.MaxCPE}} and the other per-modem variables are filled in for each modem"},
+				{Name: "mta_config", Label: "MTA config template (PacketCable)", Type: "textarea", Rows: 12, Mono: true, Value: p.MTAConfig, Error: e["mta_config"], Check: "/plans/check?field=mta_config"},
 			}, nil
 		},
 		parse: func(_ context.Context, r *http.Request, p *store.Plan) map[string]string {
@@ -367,8 +366,9 @@ func (s *Server) plansCRUD() registrar {
 			return errs
 		},
 		create: s.st.CreatePlan, update: s.st.UpdatePlan, remove: s.st.DeletePlan,
-		id:    func(p *store.Plan) *int64 { return &p.ID },
-		title: func(p store.Plan) string { return p.Name },
+		id:     func(p *store.Plan) *int64 { return &p.ID },
+		title:  func(p store.Plan) string { return p.Name },
+		detail: (*Server).planDetail,
 	}
 }
 
@@ -376,16 +376,15 @@ func (s *Server) plansCRUD() registrar {
 // syntax error is reported at its line when the plan is saved, not when a
 // modem asks for its config.
 func checkPlanTemplates(p *store.Plan, errs map[string]string) {
-	vars := docsiscfg.Vars{MAC: "44:32:c8:21:09:e7", Customer: "C100001", MaxCPE: int(max(p.MaxCPE, 1))}
-	key := []byte("ip6m-plan-check")
-	if strings.TrimSpace(p.Config) != "" {
-		if _, err := docsiscfg.Compile(p.Name, p.Config, vars, key); err != nil {
-			errs["config"] = err.Error()
+	for _, f := range [...]struct{ name, text string }{{"config", p.Config}, {"mta_config", p.MTAConfig}} {
+		if strings.TrimSpace(f.text) == "" {
+			continue // a missing config is the store's error
 		}
-	}
-	if strings.TrimSpace(p.MTAConfig) != "" {
-		if _, err := docsiscfg.Compile(p.Name+" (MTA)", p.MTAConfig, vars, nil); err != nil {
-			errs["mta_config"] = err.Error()
+		if c := checkTemplate(*p, f.name, f.text); !c.OK {
+			errs[f.name] = c.Msg
+			if c.Line > 0 {
+				errs[f.name] = "line " + strconv.Itoa(c.Line) + ": " + c.Msg
+			}
 		}
 	}
 }

@@ -88,6 +88,9 @@ type Fetch struct {
 // ConfigPreviewer compiles a modem's config as TFTP would serve it.
 type ConfigPreviewer interface {
 	Preview(ctx context.Context, mac string) ([]byte, error)
+	// PreviewPlan compiles plan (e.g. one being edited, or an old
+	// version) for the modem with this MAC instead of its own plan.
+	PreviewPlan(ctx context.Context, mac string, plan store.Plan) ([]byte, error)
 }
 
 // Previewer is the DHCP server's decision for one device, and the devices
@@ -273,6 +276,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /modems/{id}/reset", store.RoleOperator, s.modemReset)
 	s.handle("GET /modems/{id}/series", store.RoleViewer, s.modemSeries)
 	s.handle("GET /modems/{id}/live", store.RoleViewer, s.modemLive)
+	s.registerPlanRoutes()
 	for _, e := range s.entities() {
 		e.register(s)
 	}

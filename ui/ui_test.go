@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"ip6m/tftp"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"ip6m/dhcp"
-	"ip6m/docsiscfg"
 	"ip6m/store"
 	"ip6m/tsdb"
 )
@@ -660,22 +660,21 @@ func TestCMTSPageUpstream(t *testing.T) {
 	}
 }
 
-type planPreviewer struct{ st *store.Store }
-
-func (p planPreviewer) Preview(ctx context.Context, mac string) ([]byte, error) {
-	m, err := p.st.ModemByMAC(ctx, mac)
+// tftpConfigs is the real TFTP server's config builder over st (not
+// listening): what the UI previews is what a modem would download.
+func tftpConfigs(t *testing.T, st *store.Store) *tftp.Server {
+	t.Helper()
+	srv, err := tftp.New(tftp.Config{Addr: "127.0.0.1:0", Source: st})
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	pl, _ := p.st.GetPlan(ctx, m.PlanID)
-	c, _ := p.st.GetCMTS(ctx, m.CMTSID)
-	return docsiscfg.Compile(pl.Name, pl.Config, docsiscfg.Vars{MAC: m.MAC, MaxCPE: int(pl.MaxCPE)}, []byte(c.SharedSecret))
+	return srv
 }
 
 func TestModemPageConfig(t *testing.T) {
 	s, ts, st := newTestServer(t, 3)
 	m, _ := st.ModemByMAC(context.Background(), "44:32:c8:21:09:e7")
-	s.cfg.Configs = planPreviewer{st}
+	s.cfg.Configs = tftpConfigs(t, st)
 	c := newClient(t, ts)
 	c.login(store.RoleViewer)
 	_, body, _ := c.get("/modems/" + strconv.FormatInt(m.ID, 10))
@@ -692,7 +691,7 @@ func TestModemPageLastFetch(t *testing.T) {
 	s, ts, st := newTestServer(t, 3)
 	ctx := context.Background()
 	fetched, _ := st.ModemByMAC(ctx, "44:32:c8:21:09:e7")
-	s.cfg.Configs = planPreviewer{st}
+	s.cfg.Configs = tftpConfigs(t, st)
 	at := time.Now().Add(-3 * time.Minute)
 	s.cfg.LastFetch = func(mac string) (Fetch, bool) {
 		if mac == fetched.MAC {

@@ -98,6 +98,10 @@ type field struct {
 	Mono     bool
 	Rows     int
 	ReadOnly bool
+	// Check, for a textarea, is a URL the form is posted to as the user
+	// types; its answer is shown under the field (the plan editor's
+	// syntax check).
+	Check string
 }
 
 type option struct{ Value, Label string }
