@@ -14,13 +14,15 @@ import (
 )
 
 func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	help := `Usage: ip6m export dhcpd|dhcpd6 [--data DIR] [FILE]
+	help := `Usage: ip6m export dhcpd|dhcpd6|csv [--data DIR] [FILE]
 
 dhcpd   writes an ISC dhcpd.conf equivalent to the inventory (classes, shared
         networks and subnets, pools, hosts, the PacketCable option 122 space)
 dhcpd6  writes the ISC dhcpd6.conf equivalent (the CableLabs option space,
         subnet6 with range6 and prefix6, hosts with fixed-address6 and
         docsis.configuration-file), as the original IP6M generated them.
+csv     writes every modem (mac, serial, vendor, model, customer, plan, cmts,
+        fixed_ipv4, ipv6, enabled, notes): the file ip6m import csv reads.
 
 FILE defaults to standard output; an existing FILE is replaced atomically.
 `
@@ -33,10 +35,10 @@ FILE defaults to standard output; an existing FILE is replaced atomically.
 	}
 	what := args[0]
 	export := map[string]func(context.Context, dhcp.ExportSource, io.Writer, string, time.Time) error{
-		"dhcpd": dhcp.ExportDHCPD, "dhcpd6": dhcp.ExportDHCPD6,
+		"dhcpd": dhcp.ExportDHCPD, "dhcpd6": dhcp.ExportDHCPD6, "csv": exportModemsCSV,
 	}[what]
 	if export == nil {
-		fmt.Fprintf(stderr, "ip6m export: unknown format %q (known: dhcpd, dhcpd6)\n\n%s", what, help)
+		fmt.Fprintf(stderr, "ip6m export: unknown format %q (known: dhcpd, dhcpd6, csv)\n\n%s", what, help)
 		return 2
 	}
 	fs := flag.NewFlagSet("export "+what, flag.ContinueOnError)

@@ -13,6 +13,7 @@ import (
 )
 
 const importHelp = `Usage: ip6m import dhcpd [--data DIR] [--dry-run] [--cmts NAME] [--plan NAME] FILE
+       ip6m import csv [--data DIR] [--dry-run] FILE   (modems: see ip6m import csv --help)
 
 Reads an ISC dhcpd.conf (DHCPv4, with its include files) into the inventory:
 subnets and pools become networks with their ranges and options, hosts become
@@ -33,7 +34,7 @@ Flags:
                 file's CPE lease limit)
 `
 
-func runImport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, importHelp)
 		if len(args) == 0 {
@@ -41,8 +42,11 @@ func runImport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "csv" {
+		return runImportCSV(args[1:], stdin, stdout, stderr)
+	}
 	if args[0] != "dhcpd" {
-		fmt.Fprintf(stderr, "ip6m import: unknown format %q (known: dhcpd)\n\n%s", args[0], importHelp)
+		fmt.Fprintf(stderr, "ip6m import: unknown format %q (known: dhcpd, csv)\n\n%s", args[0], importHelp)
 		return 2
 	}
 	fs := flag.NewFlagSet("import dhcpd", flag.ContinueOnError)

@@ -29,7 +29,7 @@ func TestImportCLI(t *testing.T) {
 		{[]string{"-h"}, 0, "Usage: ip6m import dhcpd"},
 		{nil, 2, "Usage: ip6m import dhcpd"},
 		{[]string{"dhcpd", "-h"}, 0, "Usage: ip6m import dhcpd"},
-		{[]string{"csv", "x"}, 2, `unknown format "csv"`},
+		{[]string{"xml", "x"}, 2, `unknown format "xml"`},
 		{[]string{"dhcpd", "--data", dir}, 2, "give one FILE (got 0)"},
 		{[]string{"dhcpd", "a", "b", "--data", dir}, 2, "give one FILE (got 2)"},
 		{[]string{"dhcpd", "--data", dir, "--dry-run", seed}, 0, "dry run, nothing was written"},

@@ -172,34 +172,37 @@ func (t *table[T]) createIn(ctx context.Context, tx *sql.Tx, s *Store, actor str
 
 // update validates v and replaces the row with v.ID.
 func (t *table[T]) update(ctx context.Context, s *Store, actor string, v *T) error {
-	return s.inventoryTx(ctx, func(tx *sql.Tx) error {
-		m := t.meta(v)
-		before, err := t.get(ctx, tx, m.ID)
-		if err != nil {
+	return s.inventoryTx(ctx, func(tx *sql.Tx) error { return t.updateIn(ctx, tx, s, actor, v) })
+}
+
+// updateIn is update inside the caller's transaction.
+func (t *table[T]) updateIn(ctx context.Context, tx *sql.Tx, s *Store, actor string, v *T) error {
+	m := t.meta(v)
+	before, err := t.get(ctx, tx, m.ID)
+	if err != nil {
+		return err
+	}
+	if err := t.validate(ctx, tx, v); err != nil {
+		return err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	set := strings.Join(t.cols, " = ?, ") + " = ?, updated_at = ?"
+	args := append(t.values(v), now.Unix(), m.ID)
+	if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+set+" WHERE id = ?", args...); err != nil {
+		return t.constraintError(err, "update")
+	}
+	m.Created, m.Updated = t.meta(&before).Created, now
+	if t.saveChildren != nil {
+		if err := t.saveChildren(ctx, tx, v); err != nil {
 			return err
 		}
-		if err := t.validate(ctx, tx, v); err != nil {
+	}
+	if t.afterWrite != nil {
+		if err := t.afterWrite(ctx, tx, actor, now, v); err != nil {
 			return err
 		}
-		now := s.now().UTC().Truncate(time.Second)
-		set := strings.Join(t.cols, " = ?, ") + " = ?, updated_at = ?"
-		args := append(t.values(v), now.Unix(), m.ID)
-		if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+set+" WHERE id = ?", args...); err != nil {
-			return t.constraintError(err, "update")
-		}
-		m.Created, m.Updated = t.meta(&before).Created, now
-		if t.saveChildren != nil {
-			if err := t.saveChildren(ctx, tx, v); err != nil {
-				return err
-			}
-		}
-		if t.afterWrite != nil {
-			if err := t.afterWrite(ctx, tx, actor, now, v); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, actor, "update", t.entity, m.ID, &before, v)
-	})
+	}
+	return s.audit(ctx, tx, actor, "update", t.entity, m.ID, &before, v)
 }
 
 // remove deletes the row with id, auditing what it held.
