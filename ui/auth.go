@@ -19,6 +19,7 @@ const (
 	loginCSRFCookie = "ip6m_login"
 	csrfField       = "csrf"
 	csrfHeader      = "X-CSRF-Token"
+	maxPostBytes    = 16 << 20
 )
 
 type ctxKey int
@@ -47,6 +48,9 @@ func (s *Server) requireRole(role string, next http.Handler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// No form of the UI comes near this; a CSV import is the
+			// largest.
+			r.Body = http.MaxBytesReader(w, r.Body, maxPostBytes)
 			tok := r.Header.Get(csrfHeader)
 			if tok == "" {
 				tok = r.PostFormValue(csrfField)

@@ -47,6 +47,12 @@ type crud[T any] struct {
 	title  func(T) string
 	// detail, when set, is the page at /x/{id}; the form moves to /x/{id}/edit.
 	detail func(*Server, http.ResponseWriter, *http.Request, T)
+	// csv, when set, writes the list as CSV (?format=csv) in a form of
+	// its own (modems: the columns their import reads); without it the
+	// CSV is the table as shown.
+	csv func(http.ResponseWriter, *http.Request) error
+	// importURL, when set, is the list's "Import CSV" page.
+	importURL string
 }
 
 // listView is a list page: its table, pager, and filter controls.
@@ -55,6 +61,9 @@ type listView struct {
 	Pager   *pager
 	Filters []field
 	Search  string // placeholder of the list's own search box; "" for none
+	// CSV is the list's own URL as a CSV download; Import the CSV import
+	// page ("" when the list has none or the user may not write).
+	CSV, Import string
 }
 
 func (c *crud[T]) register(s *Server) {
@@ -127,17 +136,44 @@ func (c *crud[T]) load(s *Server, w http.ResponseWriter, r *http.Request) (T, bo
 
 func (c *crud[T]) listPage(s *Server) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if wantsCSV(r) {
+			c.listCSV(s, w, r)
+			return
+		}
 		lv, err := c.list(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		p := s.page(r, c.plural, c.path)
+		lv.CSV = csvURL(r)
 		var newURL string
 		if can(p, c.writeRole) {
 			newURL = c.path + "/new"
+			lv.Import = c.importURL
 		}
 		s.render(w, r, listPage(p, c.plural, c.singular, newURL, r.URL.Path, lv))
+	}
+}
+
+// listCSV writes the whole list, with the filters of the request, as CSV.
+func (c *crud[T]) listCSV(s *Server, w http.ResponseWriter, r *http.Request) {
+	name := strings.ToLower(c.plural)
+	if c.csv != nil {
+		csvHeaders(w, name)
+		if err := c.csv(w, r); err != nil {
+			s.log.Error("CSV export", "list", c.plural, "err", err)
+		}
+		return
+	}
+	lv, err := c.list(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	csvHeaders(w, name)
+	if err := writeTableCSV(w, lv.Table); err != nil {
+		s.log.Error("CSV export", "list", c.plural, "err", err)
 	}
 }
 

@@ -17,6 +17,7 @@ type historyView struct {
 	Error     string
 	Table     tableView
 	Searched  bool
+	CSV       string // the result as a CSV download
 }
 
 // historyTimeLayout is what the datetime-local input sends.
@@ -94,5 +95,13 @@ func (s *Server) leaseHistory(w http.ResponseWriter, r *http.Request) {
 			{Text: addr, Mono: true}, {Text: h.MAC + " (" + h.Kind + ")", Mono: true}, modem, cust, {Text: h.Relay, Mono: true},
 		})
 	}
+	if wantsCSV(r) {
+		csvHeaders(w, "lease-history")
+		if err := writeTableCSV(w, v.Table); err != nil {
+			s.log.Error("CSV export", "list", "lease history", "err", err)
+		}
+		return
+	}
+	v.CSV = csvURL(r)
 	s.render(w, r, historyPage(p, v))
 }

@@ -44,9 +44,11 @@ func (s *Server) modemsCRUD() registrar {
 			return errs
 		},
 		create: s.st.CreateModem, update: s.st.UpdateModem, remove: s.st.DeleteModem,
-		id:     func(m *store.Modem) *int64 { return &m.ID },
-		title:  func(m store.Modem) string { return m.MAC },
-		detail: (*Server).modemDetail,
+		id:        func(m *store.Modem) *int64 { return &m.ID },
+		title:     func(m store.Modem) string { return m.MAC },
+		detail:    (*Server).modemDetail,
+		csv:       s.modemsCSV,
+		importURL: "/modems/import",
 	}
 }
 
@@ -131,7 +133,9 @@ func modemFilter(r *http.Request) store.ModemFilter {
 	return f
 }
 
-func (s *Server) modemListView(r *http.Request) (listView, error) {
+// modemListFilter is the modems list's filter from the request, with the
+// health flags when a poller runs (nil otherwise).
+func (s *Server) modemListFilter(r *http.Request) (store.ModemFilter, map[string]HealthFlag) {
 	f := modemFilter(r)
 	var health map[string]HealthFlag
 	if s.cfg.Health != nil {
@@ -145,6 +149,18 @@ func (s *Server) modemListView(r *http.Request) (listView, error) {
 			}
 		}
 	}
+	return f, health
+}
+
+// modemsCSV downloads the filtered modems in the columns the CSV import
+// reads, so the file can be edited and imported back.
+func (s *Server) modemsCSV(w http.ResponseWriter, r *http.Request) error {
+	f, _ := s.modemListFilter(r)
+	return s.st.ExportModemsCSV(r.Context(), w, f)
+}
+
+func (s *Server) modemListView(r *http.Request) (listView, error) {
+	f, health := s.modemListFilter(r)
 	list, total, err := s.st.ListModems(r.Context(), f, requestedPage(r))
 	if err != nil {
 		return listView{}, err

@@ -277,6 +277,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /modems/{id}/series", store.RoleViewer, s.modemSeries)
 	s.handle("GET /modems/{id}/live", store.RoleViewer, s.modemLive)
 	s.registerPlanRoutes()
+	s.registerCSVRoutes()
 	for _, e := range s.entities() {
 		e.register(s)
 	}

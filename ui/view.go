@@ -151,6 +151,9 @@ const pageSize = 50
 
 // requestedPage is the store page that ?page= asks for.
 func requestedPage(r *http.Request) store.Page {
+	if wantsCSV(r) {
+		return store.Page{} // a download is the whole list
+	}
 	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	p = max(p, 1)
 	return store.Page{Offset: (p - 1) * pageSize, Size: pageSize}
