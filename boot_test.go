@@ -328,6 +328,7 @@ func TestModemBoot(t *testing.T) {
 		`ip6m_time_requests_total{proto="udp"}`:         2,
 		`ip6m_tftp_configs_compiled_total`:              1,
 		`ip6m_dhcp_received_total{family="v6"}`:         1,
+		`ip6m_events_total{kind="lease"}`:               4, // the grants, on the events page
 	} {
 		if got := scraped[name]; got < min {
 			t.Errorf("/metrics: %s = %v, want at least %v", name, got, min)

@@ -31,6 +31,7 @@ type metrics struct {
 	tsdb         *tsdb.DB
 	time         *timesrv.Server
 	dns          *dns.Server
+	events       *eventFeed
 }
 
 // Describe sends no descriptions: the metrics depend on which services
@@ -38,6 +39,8 @@ type metrics struct {
 func (m *metrics) Describe(chan<- *prometheus.Desc) {}
 
 var (
+	mEvents        = prometheus.NewDesc("ip6m_events_total", "Events on the events page, by kind (lease, online, offline, unknown-modem, over-max-cpe, tftp-refused, ...).", []string{"kind"}, nil)
+	mEventsDropped = prometheus.NewDesc("ip6m_events_dropped_total", "Events not shown because the event feed fell behind (a storm).", nil, nil)
 	mDHCPReceived  = prometheus.NewDesc("ip6m_dhcp_received_total", "DHCP messages received.", []string{"family"}, nil)
 	mDHCPReplied   = prometheus.NewDesc("ip6m_dhcp_replied_total", "DHCP replies sent.", []string{"family"}, nil)
 	mDHCPCommitted = prometheus.NewDesc("ip6m_dhcp_leases_committed_total", "Lease changes made durable.", []string{"family"}, nil)
@@ -91,6 +94,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	if f := m.events; f != nil {
+		st := f.bus.Stats()
+		for kind, n := range st.ByKind {
+			counter(mEvents, float64(n), kind)
+		}
+		counter(mEventsDropped, float64(f.dropped.Load()))
 	}
 	for _, d := range []struct {
 		family string

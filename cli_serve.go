@@ -19,6 +19,7 @@ import (
 
 	"ip6m/dhcp"
 	"ip6m/dns"
+	"ip6m/internal/events"
 	"ip6m/snmp"
 	"ip6m/store"
 	"ip6m/tftp"
@@ -176,12 +177,22 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var mets metrics
 	var lastFetch func(string) (ui.Fetch, bool)
 	var tftpRefusals func() []ui.TFTPRefusal
+	bus := events.New(0)
+	feed := newEventFeed(bus, st, log)
+	mets.events = feed
+	st.ObserveLeases(func(op store.LeaseOp) {
+		if e, ok := leaseEvent(op); ok {
+			feed.send(e)
+		}
+	})
+	defer st.ObserveLeases(nil)
 	if cfg.dhcp4 != "" {
 		d4, err := dhcp.New(ctx, dhcp.Config{Addr: cfg.dhcp4, Inventory: st, Leases: st, Logger: log, RelayPort: cfg.relayPort})
 		if err != nil {
 			log.Error(bindAdvice("DHCPv4", cfg.dhcp4, err))
 		} else {
 			services = append(services, service{"DHCPv4", d4.Run})
+			d4.OnRefusal(func(r dhcp.Refusal) { feed.send(dhcpRefusalEvent("DHCPv4", r)) })
 			preview = d4
 			mets.dhcp4 = d4
 			shown = append(shown, ui.Service{Name: "DHCPv4", Addr: d4.Addr().String(), Counters: func() []ui.Counter {
@@ -195,6 +206,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Error(bindAdvice("DHCPv6", cfg.dhcp6, err))
 		} else {
 			services = append(services, service{"DHCPv6", d6.Run})
+			d6.OnRefusal(func(r dhcp.Refusal) { feed.send(dhcpRefusalEvent("DHCPv6", r)) })
 			preview6 = d6
 			mets.dhcp6 = d6
 			shown = append(shown, ui.Service{Name: "DHCPv6", Addr: d6.Addr().String(), Counters: func() []ui.Counter {
@@ -212,6 +224,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Error(bindAdvice("TFTP", cfg.tftp, err))
 		} else {
 			services = append(services, service{"TFTP", tf.Run})
+			tf.OnRefusal(func(r tftp.Refusal) { feed.send(tftpRefusalEvent(r)) })
 			configs = tf
 			lastFetch = func(mac string) (ui.Fetch, bool) {
 				f, ok := tf.LastFetch(mac)
@@ -250,7 +263,8 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 		defer db.Close()
 		live = ui.NewLive()
-		poller, err := snmp.New(snmp.Config{Targets: pollTargets{st}, Sink: liveSink{db, live}, Logger: log, SummaryOnly: true})
+		poller, err := snmp.New(snmp.Config{Targets: pollTargets{st}, Sink: liveSink{db, live}, Logger: log, SummaryOnly: true,
+			OnModemState: func(cmts, modem string, online bool, _ time.Time) { feed.send(modemStateEvent(cmts, modem, online)) }})
 		if err != nil {
 			return err
 		}
@@ -313,7 +327,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 		}
 	}
 	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch, TFTPRefusals: tftpRefusals})
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch, TFTPRefusals: tftpRefusals, Events: bus})
 		if err != nil {
 			return err
 		}
@@ -326,6 +340,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	if len(services) == 0 {
 		return errors.New("no service could start; see the lines above")
 	}
+	services = append(services, service{"events", feed.Run})
 	log.Info("ip6m running", "version", version, "startup", time.Since(start).Round(time.Millisecond).String())
 	return runServices(ctx, services, log)
 }

@@ -54,6 +54,17 @@ func (b *base) Stats() Stats {
 // reason), newest first.
 func (b *base) Refusals() []Refusal { return b.refused.list() }
 
+// OnRefusal has fn called when a device is refused: the first time for
+// that device and reason, then at most every five minutes while it keeps
+// asking. fn runs on the packet's goroutine and must return at once.
+func (b *base) OnRefusal(fn func(Refusal)) {
+	if fn == nil {
+		b.refused.notify.Store(nil)
+		return
+	}
+	b.refused.notify.Store(&fn)
+}
+
 // refuse counts and records a device that gets nothing.
 func (b *base) refuse(mac, relay, reason string) {
 	b.stats.refused.Add(1)

@@ -40,3 +40,29 @@ func TestUnknownModemListedAsRefused(t *testing.T) {
 		t.Fatalf("refusals %+v", r)
 	}
 }
+
+// TestOnRefusal: the callback hears a device's refusal once, again only
+// after notifyEvery, and with its class.
+func TestOnRefusal(t *testing.T) {
+	l := newRefusalLog(10)
+	var heard []Refusal
+	fn := func(r Refusal) { heard = append(heard, r) }
+	l.notify.Store(&fn)
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	l.add(t0, "a", "10.0.0.1", "unknown modem a")
+	l.add(t0.Add(time.Minute), "a", "10.0.0.1", "unknown modem a")
+	l.add(t0.Add(2*time.Minute), "c", "10.0.0.1", "modem m already has 4 CPEs (its plan allows 4)")
+	l.add(t0.Add(notifyEvery+time.Second), "a", "10.0.0.1", "unknown modem a")
+	l.add(t0.Add(3*time.Minute), "d", "", "the modem is disabled")
+	if len(heard) != 4 {
+		t.Fatalf("heard %d refusals, want 4: %+v", len(heard), heard)
+	}
+	for i, want := range []string{ClassUnknownModem, ClassOverMaxCPE, ClassUnknownModem, ClassOther} {
+		if heard[i].Class != want {
+			t.Errorf("refusal %d (%s): class %q, want %q", i, heard[i].Reason, heard[i].Class, want)
+		}
+	}
+	if heard[2].Count != 3 {
+		t.Errorf("the repeat carries count %d, want 3", heard[2].Count)
+	}
+}

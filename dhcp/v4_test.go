@@ -306,6 +306,13 @@ func TestCPEMaxAndRefusals(t *testing.T) {
 	if st.Refused < 3 {
 		t.Fatalf("refusals counted: %d", st.Refused)
 	}
+	classes := map[string]string{}
+	for _, r := range f.srv.Refusals() {
+		classes[r.MAC] = r.Class
+	}
+	if classes["02:00:00:00:00:03"] != ClassOverMaxCPE {
+		t.Errorf("the third CPE's refusal is classed %q, want %q", classes["02:00:00:00:00:03"], ClassOverMaxCPE)
+	}
 }
 
 func TestRenewReleaseDeclineInformNAK(t *testing.T) {

@@ -106,6 +106,18 @@ func (p *Poller) pollCMTS(ctx context.Context, d *device, t Target, retries int)
 			p.wakeDevice(md) // back online: poll it at its next slot
 		}
 	}
+	if fn := p.cfg.OnModemState; fn != nil && st.wasOnline != nil {
+		for key, on := range nowOnline {
+			if on != st.wasOnline[key] {
+				fn(t.Key, key, on, done)
+			}
+		}
+		for key, was := range st.wasOnline {
+			if _, seen := nowOnline[key]; was && !seen {
+				fn(t.Key, key, false, done) // gone from the CMTS's table
+			}
+		}
+	}
 	st.wasOnline = nowOnline
 	d.readMu.Lock()
 	d.reading.Modems = rows

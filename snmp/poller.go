@@ -88,6 +88,11 @@ type Config struct {
 	// Now stamps samples and readings, default time.Now. Scheduling
 	// itself runs on the monotonic clock.
 	Now func() time.Time
+	// OnModemState, when set, hears a modem come online or drop off as
+	// its CMTS's walks see it: cmts and modem are Target keys. The first
+	// walk of a CMTS only learns the states. It runs on the walking
+	// goroutine and must return at once.
+	OnModemState func(cmts, modem string, online bool, at time.Time)
 }
 
 // Poller polls modems and CMTSes over SNMP v2c and feeds a SampleSink.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestPollValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := startSim(t, snmpsim.Config{Modems: 1, Static: true, NoCMTS: true, Shapes: []snmpsim.Shape{tt.shape}, Seed: 7})
-			prof := snmpsim.Profile{DsPower: -3.5, DsSNR: 36.2, Micro: 31, UsTx: 44.5, InRate: 125000, OutRate: 20000, CorrRate: 10, UncRate: 0}
+			prof := snmpsim.Profile{DsPower: -3.5, DsSNR: 36.2, Micro: 31, UsTx: 44.5, InRate: 125000, OutRate: 20000, CorrRate: 1000, UncRate: 0} // rates high enough that one count more or less in a 200 ms poll does not matter
 			sim.SetProfile(0, prof)
 			sink := newMemSink()
 			targets := &fakeTargets{ts: modemTargets(sim, 0, 1)}
@@ -554,5 +555,48 @@ func TestIPv6Agent(t *testing.T) {
 	req := <-got
 	if req.PDUType != gosnmp.SetRequest || len(req.Variables) != 1 || req.Variables[0].Name != "."+oidDocsDevResetNow || req.Variables[0].Value != 1 || req.Community != "private" {
 		t.Errorf("SET %v %+v community %q", req.PDUType, req.Variables, req.Community)
+	}
+}
+
+// TestModemStateEvents: a modem dropping off and coming back at the CMTS is
+// reported once each way; the first walk only learns the states.
+func TestModemStateEvents(t *testing.T) {
+	const n = 6
+	sim := startSim(t, snmpsim.Config{Modems: n, Static: true, Seed: 17})
+	sim.SetState(2, snmpsim.Dead)
+	ts := append(modemTargets(sim, 0, n), cmtsTarget(sim))
+	type change struct {
+		cmts, modem string
+		online      bool
+	}
+	var mu sync.Mutex
+	var got []change
+	cfg := fastConfig(&fakeTargets{ts: ts}, newMemSink())
+	cfg.OnModemState = func(cmts, modem string, online bool, _ time.Time) {
+		mu.Lock()
+		got = append(got, change{cmts, modem, online})
+		mu.Unlock()
+	}
+	p := startPoller(t, cfg)
+	waitFor(t, 3*time.Second, "two walks", func() bool { return p.Stats().Walks >= 2 })
+	mu.Lock()
+	if len(got) != 0 {
+		t.Fatalf("steady states reported as changes: %+v", got)
+	}
+	mu.Unlock()
+	sim.SetState(4, snmpsim.Dead)
+	sim.SetState(2, snmpsim.Alive)
+	waitFor(t, 3*time.Second, "both changes", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 2
+	})
+	walks := p.Stats().Walks
+	waitFor(t, 3*time.Second, "two more walks", func() bool { return p.Stats().Walks >= walks+2 })
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[change]bool{{"cmts-1", ts[4].Key, false}: true, {"cmts-1", ts[2].Key, true}: true}
+	if len(got) != 2 || !want[got[0]] || !want[got[1]] {
+		t.Errorf("changes %+v, want modem 4 offline and modem 2 online, once each", got)
 	}
 }

@@ -165,12 +165,37 @@ func (s *Store) commitBatch(batch []*commitReq) {
 	err := s.applyLeaseOps(batch)
 	if err == nil || len(batch) == 1 {
 		for _, r := range batch {
+			s.watchCommitted(r, err)
 			r.done <- err
 		}
 		return
 	}
 	for _, r := range batch {
-		r.done <- s.applyLeaseOps([]*commitReq{r})
+		err := s.applyLeaseOps([]*commitReq{r})
+		s.watchCommitted(r, err)
+		r.done <- err
+	}
+}
+
+// ObserveLeases has fn called with every lease op once it is durable, in
+// commit order, on the committer's goroutine: fn must return at once (hand
+// the op on, never block). It replaces an earlier observer; nil removes it.
+func (s *Store) ObserveLeases(fn func(LeaseOp)) {
+	if fn == nil {
+		s.leaseWatch.Store(nil)
+		return
+	}
+	s.leaseWatch.Store(&fn)
+}
+
+func (s *Store) watchCommitted(r *commitReq, err error) {
+	if err != nil {
+		return
+	}
+	if fn := s.leaseWatch.Load(); fn != nil {
+		for _, op := range r.ops {
+			(*fn)(op)
+		}
 	}
 }
 

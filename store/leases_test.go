@@ -74,6 +74,13 @@ func TestCommitLeasesConcurrent(t *testing.T) {
 	ctx := context.Background()
 	st := openLeaseStore(t)
 	const n = 400
+	var mu sync.Mutex
+	observed := map[string]bool{}
+	st.ObserveLeases(func(op LeaseOp) {
+		mu.Lock()
+		observed[op.V4.MAC] = true
+		mu.Unlock()
+	})
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
@@ -97,6 +104,12 @@ func TestCommitLeasesConcurrent(t *testing.T) {
 	if err != nil || len(l4) != n-1 {
 		t.Fatalf("%d leases stored (%v), want %d", len(l4), err, n-1)
 	}
+	// The observer saw exactly the committed ops, the failed one not.
+	mu.Lock()
+	if len(observed) != n-1 || observed[fmt.Sprintf("00:00:ca:00:%02x:%02x", 0, 17)] {
+		t.Errorf("the observer saw %d ops (want %d) or the failed one", len(observed), n-1)
+	}
+	mu.Unlock()
 	cs := st.CommitStats()
 	t.Logf("%d requests in %d transactions", cs.Requests, cs.Batches)
 	if cs.Batches >= cs.Requests {

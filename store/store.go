@@ -53,6 +53,8 @@ type Store struct {
 	dummyHash   func() []byte // a hash to compare against for unknown users
 	commitStats struct{ batches, ops atomic.Int64 }
 	leaseStmts  leaseStmts // owned by the committer goroutine
+	// leaseWatch, when set, sees every committed lease op (ObserveLeases).
+	leaseWatch atomic.Pointer[func(LeaseOp)]
 }
 
 // Options tune Open. The zero value is what `ip6m serve` uses.

@@ -176,6 +176,9 @@ func (c *logCapture) WithGroup(string) slog.Handler      { return c }
 func TestRefusalLogRateLimit(t *testing.T) {
 	capt := &logCapture{}
 	l := newRefusalLog(4, slog.New(capt))
+	var heard []Refusal
+	fn := func(r Refusal) { heard = append(heard, r) }
+	l.notify.Store(&fn)
 	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
 	a := netip.MustParseAddrPort("10.10.1.5:1024")
 	b := netip.MustParseAddrPort("10.10.1.6:1024")
@@ -186,6 +189,10 @@ func TestRefusalLogRateLimit(t *testing.T) {
 	l.add(t0.Add(logEvery), a, "cm/z.cfg", ReasonNotLeaseHolder, "")
 	if n := len(capt.records); n != 3 {
 		t.Fatalf("%d log lines for 1002 refusals from two addresses over %v; want 3", n, logEvery)
+	}
+	// The callback hears what is logged, no more.
+	if len(heard) != 3 || heard[1].From != b || heard[2].Name != "cm/z.cfg" {
+		t.Errorf("callback heard %+v", heard)
 	}
 	var suppressed int64
 	capt.records[2].Attrs(func(at slog.Attr) bool {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type refusalLog struct {
 	total    uint64
 	byReason map[string]uint64
 	sources  map[netip.Addr]*sourceLog
+	// notify, when set, hears each refusal that is logged (so as rarely
+	// as the log: once per source every logEvery).
+	notify atomic.Pointer[func(Refusal)]
 }
 
 type sourceLog struct {
@@ -82,6 +86,9 @@ func (l *refusalLog) add(now time.Time, from netip.AddrPort, name, reason, detai
 	l.mu.Unlock()
 	if logIt {
 		l.log.Warn("refused", "from", from.String(), "file", name, "reason", reason, "detail", detail, "not_logged_before", suppressed)
+		if fn := l.notify.Load(); fn != nil {
+			(*fn)(Refusal{Time: now, From: from, Name: name, Reason: reason, Detail: detail})
+		}
 	}
 }
 

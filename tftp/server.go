@@ -414,6 +414,17 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// OnRefusal has fn called with refused requests, as often as they are
+// logged: each source's first refusal, then at most every ten seconds per
+// source while it keeps being refused. fn must return at once.
+func (s *Server) OnRefusal(fn func(Refusal)) {
+	if fn == nil {
+		s.refusals.notify.Store(nil)
+		return
+	}
+	s.refusals.notify.Store(&fn)
+}
+
 // Refusals returns the most recent refused requests, oldest first.
 func (s *Server) Refusals() []Refusal { return s.refusals.list() }
 

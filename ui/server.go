@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"ip6m/dhcp"
+	"ip6m/internal/events"
 	"ip6m/store"
 )
 
@@ -68,6 +69,9 @@ type Config struct {
 	// TFTPRefusals lists the TFTP server's recent refusals, oldest first;
 	// nil when TFTP does not run here.
 	TFTPRefusals func() []TFTPRefusal
+	// Events is what is happening now (the events page and its live
+	// stream); nil when no services run here.
+	Events *events.Bus
 }
 
 // TFTPRefusal is one refused TFTP request.
@@ -278,6 +282,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /modems/{id}/live", store.RoleViewer, s.modemLive)
 	s.registerPlanRoutes()
 	s.registerCSVRoutes()
+	s.registerEventRoutes()
 	for _, e := range s.entities() {
 		e.register(s)
 	}
