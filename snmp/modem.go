@@ -113,6 +113,7 @@ type modemState struct {
 	prevAcc  [numAcc]uint64
 	started  bool // a sample was stored since the process started
 	lastUp   uint32
+	haveUp   bool // lastUp came from the last answer
 	lastTime time.Time
 }
 
@@ -430,6 +431,7 @@ func (m *modemState) apply(vbs []gosnmp.SnmpPDU, now time.Time, slack time.Durat
 	// A reboot: sysUpTime went back, or is shorter than the time since
 	// the last answer.
 	reset := !m.started
+	prevUp, hadUp := m.lastUp, m.haveUp
 	if haveUptime {
 		r.Uptime = time.Duration(uptime) * 10 * time.Millisecond
 		if m.started && !m.lastTime.IsZero() &&
@@ -443,7 +445,14 @@ func (m *modemState) apply(vbs []gosnmp.SnmpPDU, now time.Time, slack time.Durat
 		}
 		m.lastUp = uptime
 	}
+	m.haveUp = haveUptime
+	// Rates divide by the agent's own clock between the two answers when
+	// it gives one: the counters were read on that clock, while the
+	// poller's receive times carry the network's and the host's jitter.
 	elapsed := now.Sub(m.lastTime).Seconds()
+	if haveUptime && hadUp && !reset && uptime > prevUp {
+		elapsed = float64(uptime-prevUp) / 100
+	}
 	m.lastTime = now
 	m.started = true
 
