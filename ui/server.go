@@ -278,6 +278,7 @@ func (s *Server) registerRoutes() {
 	for _, e := range s.entities() {
 		e.register(s)
 	}
+	s.registerTokenPages()
 	s.registerAPI()
 }
 
