@@ -13,6 +13,7 @@ package ui
 // match, so a client pages with offset += limit while offset < total.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,15 +153,19 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON answers v as JSON with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a JSON client, not a page: keep <token> readable
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal error"}}` + "\n")
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(buf.Bytes())
 }
 
 // apiNoRoute answers every path under /api/v1/ that no route takes: 405
