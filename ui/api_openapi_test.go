@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"ip6m/store"
 )
 
 // openAPI is the part of the document the tests hold to the code.
@@ -146,4 +148,66 @@ func jsonFields(t reflect.Type) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestOpenAPIParameters: every query parameter the document lists is one
+// the route takes (the API refuses unknown ones), and every list route
+// documents limit and offset.
+func TestOpenAPIParameters(t *testing.T) {
+	_, _, _, clients := newAPITest(t, 3)
+	c := clients[store.RoleAdmin]
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Parameters map[string]openAPIParam `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for path, ops := range doc.Paths {
+		raw, ok := ops["get"]
+		if !ok {
+			continue
+		}
+		var op struct {
+			Parameters []openAPIParam `json:"parameters"`
+		}
+		json.Unmarshal(raw, &op)
+		var names []string
+		for _, p := range op.Parameters {
+			if p.Ref != "" {
+				p = doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+			}
+			if p.In != "query" {
+				continue
+			}
+			names = append(names, p.Name)
+			checked++
+			target := apiPath(apiPrefix+path, 1) + "?" + p.Name + "=1"
+			code, b, _ := c.do("GET", target, nil)
+			var e apiErrorBody
+			json.Unmarshal(b, &e)
+			if code == 400 && e.Error != nil && strings.Contains(e.Error.Fields[p.Name], "not a parameter") {
+				t.Errorf("GET %s: the documented parameter %s is refused", path, p.Name)
+			}
+		}
+		if strings.HasSuffix(path, "}") || path == "/openapi.json" || strings.Contains(path, "metrics") || strings.Contains(path, "history") {
+			continue
+		}
+		if !strings.Contains(" "+strings.Join(names, " ")+" ", " limit ") || !strings.Contains(" "+strings.Join(names, " ")+" ", " offset ") {
+			t.Errorf("list GET %s documents %v, without limit and offset", path, names)
+		}
+	}
+	if checked < 30 {
+		t.Fatalf("only %d query parameters checked", checked)
+	}
+}
+
+// openAPIParam is a parameter or a reference to one.
+type openAPIParam struct {
+	Ref  string `json:"$ref"`
+	Name string `json:"name"`
+	In   string `json:"in"`
 }
