@@ -22,6 +22,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,11 +199,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 			return &apiError{Status: http.StatusUnsupportedMediaType, Code: codeMediaType, Message: "send the body as application/json"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, apiMaxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
-	if err == nil && dec.More() {
-		err = errors.New("more data after the JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apiMaxBody))
+	if err == nil {
+		clearNamedArrays(dst, body)
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(dst); err == nil && dec.More() {
+			err = errors.New("more data after the JSON object")
+		}
 	}
 	if err == nil {
 		return nil
@@ -225,6 +229,28 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 		return badRequest("unknown field "+strconv.Quote(name), map[string]string{name: "is not a field of this object"})
 	}
 	return badRequest("the body is not the expected JSON object: "+err.Error(), nil)
+}
+
+// clearNamedArrays empties the array fields of the struct *dst that the
+// JSON object body names: encoding/json decodes an array into the
+// elements already there, which would merge a PATCH's new ranges into the
+// old ones field by field instead of replacing them.
+func clearNamedArrays(dst any, body []byte) {
+	var named map[string]json.RawMessage
+	if json.Unmarshal(body, &named) != nil {
+		return // the strict decode reports it
+	}
+	v := reflect.ValueOf(dst).Elem()
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if _, ok := named[name]; ok && f.Type.Kind() == reflect.Slice {
+			v.Field(i).SetZero()
+		}
+	}
 }
 
 // jsonKind names a Go kind the way a JSON client thinks of it.

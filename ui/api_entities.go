@@ -37,7 +37,7 @@ type apiResource[T, D any] struct {
 	// blank is a new T with the defaults a create starts from.
 	blank func() T
 	// check, when set, runs before the store's own validation.
-	check          func(*T) map[string]string
+	check          func(*T) error
 	create, update func(context.Context, string, *T) error
 	remove         func(context.Context, string, int64) error
 	// out renders T; in copies D's writable fields onto T (leaving its id
@@ -131,8 +131,8 @@ func (a *apiResource[T, D]) save(w http.ResponseWriter, r *http.Request, v *T, d
 	}
 	a.in(d, v)
 	if a.check != nil {
-		if errs := a.check(v); len(errs) > 0 {
-			return &store.ValidationError{Entity: strings.TrimSuffix(a.name, "s"), Fields: errs}
+		if err := a.check(v); err != nil {
+			return err
 		}
 	}
 	return op(r.Context(), apiUser(r).Name, v)
@@ -394,10 +394,13 @@ func (s *Server) apiEntities() []registrarAPI {
 			},
 			get:   s.st.GetPlan,
 			blank: func() store.Plan { return store.Plan{MaxCPE: 1} },
-			check: func(p *store.Plan) map[string]string {
+			// The UI's check: the templates compile for a sample modem.
+			check: func(p *store.Plan) error {
 				errs := map[string]string{}
-				checkPlanTemplates(p, errs)
-				return errs
+				if checkPlanTemplates(p, errs); len(errs) > 0 {
+					return &store.ValidationError{Entity: "plan", Fields: errs}
+				}
+				return nil
 			},
 			out: func(p store.Plan) planJSON {
 				return planJSON{ID: p.ID, Name: p.Name, Description: p.Description, Config: p.Config, MTAConfig: p.MTAConfig, MaxCPE: p.MaxCPE,

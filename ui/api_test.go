@@ -632,3 +632,31 @@ func TestAPITokens(t *testing.T) {
 		t.Fatalf("token audit: %+v", a)
 	}
 }
+
+// TestAPIPatchReplacesArrays: a PATCH that names an array replaces it
+// whole; one that does not keeps it.
+func TestAPIPatchReplacesArrays(t *testing.T) {
+	_, _, st, clients := newAPITest(t, 0)
+	c := clients[store.RoleOperator]
+	ctx := context.Background()
+	cm := store.CMTS{Name: "CMTS-A"}
+	if err := st.CreateCMTS(ctx, "test", &cm); err != nil {
+		t.Fatal(err)
+	}
+	var n networkJSON
+	c.json("POST", "/api/v1/networks", map[string]any{"prefix": "10.50.0.0/16", "cmts_id": cm.ID,
+		"ranges": []map[string]string{{"first": "10.50.1.1", "last": "10.50.1.99"}, {"first": "10.50.2.1", "last": "10.50.2.99"}}}, 201, &n)
+	path := apiPath("/api/v1/networks/{id}", n.ID)
+	c.json("PATCH", path, map[string]any{"notes": "kept ranges"}, 200, &n)
+	if len(n.Ranges) != 2 {
+		t.Fatalf("a PATCH without ranges changed them: %+v", n.Ranges)
+	}
+	code, b, _ := c.do("PATCH", path, map[string]any{"ranges": []map[string]string{{"first": "10.50.1.5"}}})
+	if code != 422 || !strings.Contains(string(b), "ranges.0") {
+		t.Fatalf("a range without its last address: %d %s, want 422 (not merged with the old last)", code, b)
+	}
+	c.json("PATCH", path, map[string]any{"ranges": []map[string]string{{"first": "10.50.3.1", "last": "10.50.3.9"}}}, 200, &n)
+	if len(n.Ranges) != 1 || n.Ranges[0].First != "10.50.3.1" {
+		t.Fatalf("ranges after the PATCH: %+v", n.Ranges)
+	}
+}
