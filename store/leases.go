@@ -424,13 +424,17 @@ type HistoryEntry struct {
 }
 
 // HistoryQuery selects lease history rows: by address (v4, v6 address or
-// delegated prefix start) or by MAC (of the device or its owning modem),
-// optionally only the rows whose lease covered the time At.
+// delegated prefix start), by MAC (of the device or its owning modem) or by
+// customer, optionally only the rows whose lease covered the time At.
 type HistoryQuery struct {
 	Address string
 	MAC     string
-	At      time.Time
-	Limit   int
+	// CustomerID selects the leases held for the customer, through the
+	// modems the customer has now (the history's modem_mac index); a modem
+	// since taken from the customer is not searched.
+	CustomerID int64
+	At         time.Time
+	Limit      int
 }
 
 // LeaseHistory answers "who had this address then" (and "what did this
@@ -447,8 +451,13 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 			return nil, err
 		}
 		conds, args = append(conds, "id IN (SELECT id FROM lease_history WHERE mac = ? UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
+	case q.CustomerID != 0:
+		// The customer as recorded at the time, so a modem that moved to
+		// this customer does not bring its earlier owner's leases along.
+		conds = append(conds, "modem_mac IN (SELECT mac FROM modems WHERE customer_id = ?) AND customer_id = ?")
+		args = append(args, q.CustomerID, q.CustomerID)
 	default:
-		return nil, errors.New("lease history: give an address or a MAC")
+		return nil, errors.New("lease history: give an address, a MAC or a customer")
 	}
 	if !q.At.IsZero() {
 		conds = append(conds, "starts <= ? AND ends >= ?")

@@ -395,11 +395,13 @@ func (s *Store) CreateAPIToken(ctx context.Context, actor string, u User, name, 
 }
 
 // TokenUser resolves a bearer token to its user, acting with the token's
-// role (never more than the user's own).
+// role (never more than the user's own), and records when the token was
+// last used (at most once a minute, see tokenTouchEvery).
 func (s *Store) TokenUser(ctx context.Context, secret string) (User, error) {
-	var userID, exp int64
+	var id, userID, exp, last int64
 	var role string
-	err := s.read.QueryRowContext(ctx, `SELECT user_id, role, expires_at FROM api_tokens WHERE token_hash = ?`, tokenHash(secret)).Scan(&userID, &role, &exp)
+	err := s.read.QueryRowContext(ctx, `SELECT id, user_id, role, expires_at, last_used FROM api_tokens WHERE token_hash = ?`, tokenHash(secret)).
+		Scan(&id, &userID, &role, &exp, &last)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && exp != 0 && exp <= s.unixNow()) {
 		return User{}, ErrBadLogin
 	}
@@ -412,6 +414,9 @@ func (s *Store) TokenUser(ctx context.Context, secret string) (User, error) {
 	}
 	if roleRank(role) > roleRank(u.Role) {
 		u.Role = role
+	}
+	if err := s.touchAPIToken(ctx, id, last); err != nil {
+		return User{}, err
 	}
 	return u, nil
 }

@@ -89,29 +89,39 @@ func (s *Server) modemSeries(w http.ResponseWriter, r *http.Request) {
 	out := []seriesJSON{}
 	if s.cfg.Series != nil {
 		to := time.Now()
-		from := to.Add(-span)
-		for _, g := range modemGraphs() {
-			sr, err := s.cfg.Series.Query(m.MAC, g.Metric, from, to, 600)
-			if errors.Is(err, tsdb.ErrUnknownDevice) || errors.Is(err, tsdb.ErrUnknownMetric) {
-				continue
-			}
-			if err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			js := seriesJSON{graphMetric: g}
-			for i := range sr.Len() {
-				js.Time = append(js.Time, sr.Time(i).Unix())
-				js.Min = append(js.Min, scaled(sr.Min[i], g.Scale))
-				js.Avg = append(js.Avg, scaled(sr.Avg[i], g.Scale))
-				js.Max = append(js.Max, scaled(sr.Max[i], g.Scale))
-			}
-			out = append(out, js)
+		if out, err = s.modemSeriesOf(m.MAC, modemGraphs(), to.Add(-span), to, 600); err != nil {
+			s.fail(w, r, err)
+			return
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(out)
+}
+
+// modemSeriesOf reads graphs of device mac over [from, to) from the
+// time-series store (which must be set), at most points points each, in
+// the graphs' units; a metric the device has no data for is left out.
+func (s *Server) modemSeriesOf(mac string, graphs []graphMetric, from, to time.Time, points int) ([]seriesJSON, error) {
+	out := []seriesJSON{}
+	for _, g := range graphs {
+		sr, err := s.cfg.Series.Query(mac, g.Metric, from, to, points)
+		if errors.Is(err, tsdb.ErrUnknownDevice) || errors.Is(err, tsdb.ErrUnknownMetric) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		js := seriesJSON{graphMetric: g, Time: []int64{}, Min: []*float64{}, Avg: []*float64{}, Max: []*float64{}}
+		for i := range sr.Len() {
+			js.Time = append(js.Time, sr.Time(i).Unix())
+			js.Min = append(js.Min, scaled(sr.Min[i], g.Scale))
+			js.Avg = append(js.Avg, scaled(sr.Avg[i], g.Scale))
+			js.Max = append(js.Max, scaled(sr.Max[i], g.Scale))
+		}
+		out = append(out, js)
+	}
+	return out, nil
 }
 
 func scaled(v, k float64) *float64 {

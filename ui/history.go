@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -35,27 +37,13 @@ func (s *Server) leaseHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Searched = true
-	var q store.HistoryQuery
-	if a, err := netip.ParseAddr(v.Query); err == nil {
-		q.Address = a.Unmap().String()
-	} else if pf, err := netip.ParsePrefix(v.Query); err == nil {
-		q.Address = pf.Masked().Addr().String()
-	} else if mac, err := store.NormalizeMAC(v.Query); err == nil {
-		q.MAC = mac
-	} else {
-		v.Error = fmt.Sprintf("%q is not an IP address, a prefix or a MAC address.", v.Query)
+	q, msg, err := s.historyQuery(ctx, v.Query, v.At)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	if v.At != "" && v.Error == "" {
-		t, err := time.ParseInLocation(historyTimeLayout, v.At, time.UTC)
-		if err != nil {
-			t, err = time.Parse(time.RFC3339, v.At)
-		}
-		if err != nil {
-			v.Error = fmt.Sprintf("%q is not a time like 2026-12-01T14:05 (UTC).", v.At)
-		}
-		q.At = t
-	}
-	if v.Error != "" {
+	if msg != "" {
+		v.Error = msg
 		w.WriteHeader(http.StatusUnprocessableEntity)
 		s.render(w, r, historyPage(p, v))
 		return
@@ -65,15 +53,10 @@ func (s *Server) leaseHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	customers := map[int64]store.Customer{}
-	for _, h := range list {
-		if _, ok := customers[h.CustomerID]; h.CustomerID != 0 && !ok {
-			c, err := s.st.GetCustomer(ctx, h.CustomerID)
-			if err != nil {
-				c = store.Customer{Name: "(deleted)"}
-			}
-			customers[h.CustomerID] = c
-		}
+	customers, err := s.historyCustomers(ctx, list)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	v.Table = tableView{Columns: []column{{Text: "From"}, {Text: "Until"}, {Text: "Event"}, {Text: "Address"}, {Text: "Device"}, {Text: "Modem"}, {Text: "Customer"}, {Text: "Relay"}},
 		Empty: "No lease matches."}
@@ -104,4 +87,60 @@ func (s *Server) leaseHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	v.CSV = csvURL(r)
 	s.render(w, r, historyPage(p, v))
+}
+
+// historyQuery reads a lease-history search as the page and the API take
+// it: query is an IPv4/IPv6 address, a prefix (its first address), a MAC
+// (the device's or its modem's) or a customer's account number; at, when
+// set, is a time (2026-12-01T14:05 in UTC, or RFC 3339) the lease must have
+// covered. msg says what is wrong with the input, for the person.
+func (s *Server) historyQuery(ctx context.Context, query, at string) (q store.HistoryQuery, msg string, err error) {
+	if a, perr := netip.ParseAddr(query); perr == nil {
+		q.Address = a.Unmap().String()
+	} else if pf, perr := netip.ParsePrefix(query); perr == nil {
+		q.Address = pf.Masked().Addr().String()
+	} else if mac, perr := store.NormalizeMAC(query); perr == nil {
+		q.MAC = mac
+	} else {
+		c, cerr := s.customerByAccount(ctx, query)
+		var none errNoCustomer
+		switch {
+		case errors.As(cerr, &none):
+			return q, fmt.Sprintf("%q is not an IP address, a prefix, a MAC address or a customer's account number.", query), nil
+		case cerr != nil:
+			return q, "", cerr
+		}
+		q.CustomerID = c.ID
+	}
+	if at != "" {
+		t, perr := time.ParseInLocation(historyTimeLayout, at, time.UTC)
+		if perr != nil {
+			t, perr = time.Parse(time.RFC3339, at)
+		}
+		if perr != nil {
+			return q, fmt.Sprintf("%q is not a time like 2026-12-01T14:05 (UTC).", at), nil
+		}
+		q.At = t
+	}
+	return q, "", nil
+}
+
+// historyCustomers looks up the customers a history names, once each; a
+// customer deleted since shows as "(deleted)".
+func (s *Server) historyCustomers(ctx context.Context, list []store.HistoryEntry) (map[int64]store.Customer, error) {
+	customers := map[int64]store.Customer{}
+	for _, h := range list {
+		if _, ok := customers[h.CustomerID]; h.CustomerID == 0 || ok {
+			continue
+		}
+		c, err := s.st.GetCustomer(ctx, h.CustomerID)
+		if errors.Is(err, store.ErrNotFound) {
+			c, err = store.Customer{Meta: store.Meta{ID: h.CustomerID}, Name: "(deleted)"}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		customers[h.CustomerID] = c
+	}
+	return customers, nil
 }

@@ -387,18 +387,31 @@ func (s *Server) modemReset(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, withFlash(target, "Reset needs the SNMP poller (ip6m serve --poll)."), http.StatusSeeOther)
 		return
 	}
-	outcome := "sent"
 	msg := "Reset sent to modem " + m.MAC + "; it will drop off and come back in a minute or two."
-	if err := s.cfg.ResetModem(r.Context(), m.MAC); err != nil {
-		outcome = "failed: " + err.Error()
-		msg = "Reset of " + m.MAC + " failed: " + err.Error()
-	}
-	if err := s.st.RecordAction(r.Context(), sess.User.Name, "reset", "modem", m.ID, outcome); err != nil {
+	failed, err := s.resetModem(r.Context(), sess.User.Name, m)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("modem reset", "mac", m.MAC, "user", sess.User.Name, "outcome", outcome)
+	if failed != nil {
+		msg = "Reset of " + m.MAC + " failed: " + failed.Error()
+	}
 	http.Redirect(w, r, withFlash(target, msg), http.StatusSeeOther)
+}
+
+// resetModem resets m over SNMP (ResetModem must be set) and audits it
+// with actor and the outcome. failed is the reset's own error, which the
+// audit row records; err is the audit's.
+func (s *Server) resetModem(ctx context.Context, actor string, m store.Modem) (failed, err error) {
+	outcome := "sent"
+	if failed = s.cfg.ResetModem(ctx, m.MAC); failed != nil {
+		outcome = "failed: " + failed.Error()
+	}
+	if err := s.st.RecordAction(ctx, actor, "reset", "modem", m.ID, outcome); err != nil {
+		return failed, err
+	}
+	s.log.Info("modem reset", "mac", m.MAC, "user", actor, "outcome", outcome)
+	return failed, nil
 }
 
 // tftpRefusalsOf picks the refusals that concern modem m, newest first, at

@@ -170,6 +170,8 @@ type Server struct {
 type Route struct {
 	Method, Pattern string
 	Role            string // "" for public routes (login, static)
+	// API routes authenticate with a bearer token, never a session.
+	API bool
 }
 
 // New builds the server and its routes. It does not listen yet.
@@ -286,6 +288,8 @@ func (s *Server) registerRoutes() {
 	for _, e := range s.entities() {
 		e.register(s)
 	}
+	s.registerTokenPages()
+	s.registerAPI()
 }
 
 // secureHeaders sets the headers every response carries.
