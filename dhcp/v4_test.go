@@ -329,8 +329,8 @@ func TestRenewReleaseDeclineInformNAK(t *testing.T) {
 		t.Fatalf("renew: %v", r)
 	}
 	h, _ := f.st.AddressHistory(context.Background(), ip.String(), 5)
-	if len(h) != 2 || h[0].Event != store.EventRenew {
-		t.Fatalf("history after renew: %+v", h)
+	if len(h) != 1 || h[0].Event != store.EventGrant || h[0].Renewals != 1 {
+		t.Fatalf("history after renew: %+v, want the grant's row extended by the renewal", h)
 	}
 
 	// INIT-REBOOT asking for another address: NAK.
@@ -363,8 +363,8 @@ func TestRenewReleaseDeclineInformNAK(t *testing.T) {
 		t.Fatalf("release got a reply: %v", r)
 	}
 	h, _ = f.st.AddressHistory(context.Background(), ip.String(), 5)
-	if len(h) < 3 || h[0].Event != store.EventRelease {
-		t.Fatalf("history after release: %+v", h)
+	if len(h) != 1 || h[0].Event != store.EventGrant || h[0].Ended != store.EventRelease || h[0].Renewals != 2 {
+		t.Fatalf("history after release: %+v, want the grant's row, renewed twice, ended by the release", h)
 	}
 
 	// DECLINE: the address is quarantined; the next offer is another one.
@@ -396,8 +396,8 @@ func TestExpiryAndRestart(t *testing.T) {
 	f.clock.add(2 * time.Hour)
 	f.srv.Sweep(context.Background())
 	h, _ := f.st.AddressHistory(context.Background(), ip.String(), 5)
-	if len(h) == 0 || h[0].Event != store.EventExpire {
-		t.Fatalf("history after expiry: %+v", h)
+	if len(h) == 0 || h[0].Ended != store.EventExpire {
+		t.Fatalf("history after expiry: %+v, want the session's row ended by the expiry", h)
 	}
 	// The same modem comes back to its old address.
 	if offer := f.handle(t, discover(t, macModem, giCM, macModem, "docsis3.0")); offer == nil || ip4(offer.YourIPAddr) != ip {

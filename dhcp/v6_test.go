@@ -321,8 +321,8 @@ func TestV6RenewRebindReleaseDeclineConfirm(t *testing.T) {
 	}
 	addr := netip.MustParseAddr("2001:db8:4:11::4432:c821:9e7").String()
 	h, _ := f.st.AddressHistory(context.Background(), addr, 10)
-	if len(h) < 3 || h[0].Event != store.EventRelease || h[0].Family != 6 {
-		t.Fatalf("history of %s: %+v", addr, h)
+	if len(h) != 1 || h[0].Event != store.EventGrant || h[0].Family != 6 || h[0].Renewals != 2 || h[0].Ended != store.EventRelease {
+		t.Fatalf("history of %s: %+v, want the grant's row, renewed twice, ended by the release", addr, h)
 	}
 	// A Solicit carrying a server id is dropped (RFC 8415 16.2).
 	bad := cmSolicit(t, macModem)

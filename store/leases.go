@@ -211,6 +211,8 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 		ren4 := tx.StmtContext(ctx, s.leaseStmts.ren4)
 		up6 := tx.StmtContext(ctx, s.leaseStmts.up6)
 		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
+		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
+		endHist := tx.StmtContext(ctx, s.leaseStmts.endHist)
 		now := s.unixNow()
 		for _, r := range batch {
 			for _, op := range r.ops {
@@ -240,6 +242,24 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 					if l.State == StateOffered {
 						continue // offers are not history: nobody held the address yet
 					}
+					if op.Event == EventRenew {
+						res, err := renHist.ExecContext(ctx, l.Ends.Unix(), now, l.IP, l.Starts.Unix(), 4, "na", 32, l.MAC, nil, op.ModemMAC, l.GiAddr, l.Kind)
+						if err != nil {
+							return fmt.Errorf("lease history %s: %w", l.IP, err)
+						}
+						if n, _ := res.RowsAffected(); n == 1 {
+							continue
+						}
+					}
+					if endsSession(op.Event) {
+						res, err := endHist.ExecContext(ctx, l.Ends.Unix(), op.Event, now, l.IP, l.Starts.Unix(), 4, "na", 32, l.MAC)
+						if err != nil {
+							return fmt.Errorf("lease history %s: %w", l.IP, err)
+						}
+						if n, _ := res.RowsAffected(); n == 1 {
+							continue
+						}
+					}
 					if _, err := hist.ExecContext(ctx, now, op.Event, 4, "na", l.IP, 32, l.MAC, l.ClientID, nil, l.Kind,
 						nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.GiAddr, l.RemoteID, l.CircuitID, l.Starts.Unix(), l.Ends.Unix()); err != nil {
 						return fmt.Errorf("lease history %s: %w", l.IP, err)
@@ -254,6 +274,24 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 				if l.State == StateOffered {
 					continue
 				}
+				if op.Event == EventRenew {
+					res, err := renHist.ExecContext(ctx, l.Ends.Unix(), now, l.Address, l.Starts.Unix(), 6, l.Type, l.PrefixLen, l.MAC, int64(l.IAID), op.ModemMAC, l.LinkAddress, l.Kind)
+					if err != nil {
+						return fmt.Errorf("binding history %s/%d: %w", l.Address, l.PrefixLen, err)
+					}
+					if n, _ := res.RowsAffected(); n == 1 {
+						continue
+					}
+				}
+				if endsSession(op.Event) {
+					res, err := endHist.ExecContext(ctx, l.Ends.Unix(), op.Event, now, l.Address, l.Starts.Unix(), 6, l.Type, l.PrefixLen, l.MAC)
+					if err != nil {
+						return fmt.Errorf("binding history %s/%d: %w", l.Address, l.PrefixLen, err)
+					}
+					if n, _ := res.RowsAffected(); n == 1 {
+						continue
+					}
+				}
 				if _, err := hist.ExecContext(ctx, now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
 					nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix()); err != nil {
 					return fmt.Errorf("binding history %s/%d: %w", l.Address, l.PrefixLen, err)
@@ -264,9 +302,14 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 	})
 }
 
+// endsSession reports whether event ends a lease session.
+func endsSession(event string) bool {
+	return event == EventRelease || event == EventExpire || event == EventDecline
+}
+
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
-	up4, ren4, up6, hist *sql.Stmt
+	up4, ren4, up6, hist, renHist, endHist *sql.Stmt
 }
 
 // prepareLeaseStmts prepares the lease statements on first use (only the
@@ -299,9 +342,23 @@ func (s *Store) prepareLeaseStmts() error {
 				remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`),
 		hist: prep(`INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
 			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		// A renewal extends the session's row: the newest row of the
+		// address with the lease's start, if it is the same device behind
+		// the same relay and modem. Only ends, at and renewals change, and
+		// no index covers them.
+		renHist: prep(`UPDATE lease_history SET ends = ?, at = ?, renewals = renewals + 1
+			WHERE id = (SELECT id FROM lease_history WHERE address = ? AND starts = ? ORDER BY id DESC LIMIT 1)
+				AND event IN ('grant', 'renew') AND ended = '' AND family = ? AND type = ? AND prefix_len = ? AND mac = ?
+				AND iaid IS ? AND modem_mac = ? AND relay = ? AND kind = ?`),
+		// A release, expiry or decline closes the session's row there, so
+		// a search at a later time does not find the device that gave the
+		// address back.
+		endHist: prep(`UPDATE lease_history SET ends = MIN(ends, ?), ended = ?, at = ?
+			WHERE id = (SELECT id FROM lease_history WHERE address = ? AND starts = ? ORDER BY id DESC LIMIT 1)
+				AND event IN ('grant', 'renew') AND ended = '' AND family = ? AND type = ? AND prefix_len = ? AND mac = ?`),
 	}
 	if err != nil {
-		for _, st := range []*sql.Stmt{ls.up4, ls.ren4, ls.up6, ls.hist} {
+		for _, st := range []*sql.Stmt{ls.up4, ls.ren4, ls.up6, ls.hist, ls.renHist, ls.endHist} {
 			if st != nil {
 				st.Close()
 			}
@@ -421,6 +478,11 @@ type HistoryEntry struct {
 	Relay      string
 	Starts     time.Time
 	Ends       time.Time
+	// Renewals is how many renewals extended the lease; Ended how its
+	// session ended ("release", "expire", "decline"; "" while it runs).
+	// At is the time of the row's last event.
+	Renewals int
+	Ended    string
 }
 
 // HistoryQuery selects lease history rows: by address (v4, v6 address or
@@ -460,7 +522,9 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		return nil, errors.New("lease history: give an address, a MAC or a customer")
 	}
 	if !q.At.IsZero() {
-		conds = append(conds, "starts <= ? AND ends >= ?")
+		// The sessions that covered the time; a row of its own for a
+		// session's end (one whose start was not recorded) is no holder.
+		conds = append(conds, "event IN ('grant', 'renew') AND starts <= ? AND ends >= ?")
 		args = append(args, q.At.Unix(), q.At.Unix())
 	}
 	limit := q.Limit
@@ -468,7 +532,7 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		limit = 500
 	}
 	args = append(args, limit)
-	rows, err := s.read.QueryContext(ctx, `SELECT at, event, family, type, address, prefix_len, mac, kind, modem_mac, COALESCE(customer_id, 0), relay, starts, ends
+	rows, err := s.read.QueryContext(ctx, `SELECT at, event, family, type, address, prefix_len, mac, kind, modem_mac, COALESCE(customer_id, 0), relay, starts, ends, renewals, ended
 		FROM lease_history WHERE `+strings.Join(conds, " AND ")+` ORDER BY starts DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lease history: %w", err)
@@ -478,7 +542,7 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 	for rows.Next() {
 		var h HistoryEntry
 		var at, starts, ends int64
-		if err := rows.Scan(&at, &h.Event, &h.Family, &h.Type, &h.Address, &h.PrefixLen, &h.MAC, &h.Kind, &h.ModemMAC, &h.CustomerID, &h.Relay, &starts, &ends); err != nil {
+		if err := rows.Scan(&at, &h.Event, &h.Family, &h.Type, &h.Address, &h.PrefixLen, &h.MAC, &h.Kind, &h.ModemMAC, &h.CustomerID, &h.Relay, &starts, &ends, &h.Renewals, &h.Ended); err != nil {
 			return nil, fmt.Errorf("lease history: %w", err)
 		}
 		h.At, h.Starts, h.Ends = unixUTC(at), unixUTC(starts), unixUTC(ends)

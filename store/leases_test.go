@@ -211,8 +211,36 @@ func TestRenewPath(t *testing.T) {
 	if got, _ := st.Lease4ByIP(ctx, "10.10.1.5"); got.MAC != other.MAC {
 		t.Fatalf("a renewal for another MAC did not replace the row: %+v", got)
 	}
-	if h, _ := st.AddressHistory(ctx, "10.10.1.5", 10); len(h) != 3 || h[0].Event != EventRenew {
+	// The history: the grant, extended by its renewal (one row, not two),
+	// and the other MAC's "renewal" as a row of its own.
+	h, _ := st.AddressHistory(ctx, "10.10.1.5", 10)
+	if len(h) != 2 || h[0].Event != EventRenew || h[0].MAC != other.MAC || h[0].Renewals != 0 ||
+		h[1].Event != EventGrant || h[1].Renewals != 1 || !h[1].Ends.Equal(l.Ends) {
 		t.Fatalf("history: %+v", h)
+	}
+	// More renewals of the other MAC's lease extend its row.
+	for i := range 5 {
+		o := other
+		o.Ends = o.Ends.Add(time.Duration(i+1) * time.Hour)
+		r.V4 = &o
+		if err := st.CommitLeases(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, _ = st.AddressHistory(ctx, "10.10.1.5", 10)
+	if len(h) != 2 || h[0].Renewals != 5 || !h[0].Ends.Equal(other.Ends.Add(5*time.Hour)) {
+		t.Fatalf("history after five more renewals: %+v", h)
+	}
+	// A renewal through another relay (the modem moved) starts a new row.
+	moved := other
+	moved.Ends = moved.Ends.Add(6 * time.Hour)
+	moved.GiAddr = "10.99.0.1"
+	r.V4 = &moved
+	if err := st.CommitLeases(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ = st.AddressHistory(ctx, "10.10.1.5", 10); len(h) != 3 || h[0].Relay != "10.99.0.1" {
+		t.Fatalf("history after a renewal through another relay: %+v", h)
 	}
 }
 

@@ -74,7 +74,7 @@ func (s *Server) leaseHistory(w http.ResponseWriter, r *http.Request) {
 			modem.Href = "/search?q=" + urlQuery(h.ModemMAC)
 		}
 		v.Table.Rows = append(v.Table.Rows, []cell{
-			{Text: absTime(h.Starts)}, {Text: absTime(h.Ends)}, {Text: h.Event},
+			{Text: absTime(h.Starts)}, {Text: absTime(h.Ends)}, {Text: historyEvent(h)},
 			{Text: addr, Mono: true}, {Text: h.MAC + " (" + h.Kind + ")", Mono: true}, modem, cust, {Text: h.Relay, Mono: true},
 		})
 	}
@@ -143,4 +143,17 @@ func (s *Server) historyCustomers(ctx context.Context, list []store.HistoryEntry
 		customers[h.CustomerID] = c
 	}
 	return customers, nil
+}
+
+// historyEvent names a history row's events: its own, the renewals folded
+// into it and how it ended ("grant, renewed 23×, released").
+func historyEvent(h store.HistoryEntry) string {
+	text := h.Event
+	if h.Renewals > 0 {
+		text += fmt.Sprintf(", renewed %d×", h.Renewals)
+	}
+	if h.Ended != "" {
+		text += ", " + map[string]string{"release": "released", "expire": "expired", "decline": "declined"}[h.Ended]
+	}
+	return text
 }
