@@ -89,8 +89,15 @@ func resetByLease(ctx context.Context, st *store.Store, p *snmp.Poller, mac stri
 		return err
 	}
 	now := time.Now()
+	// A modem registered while it sat in the walled garden holds a lease
+	// granted before the inventory knew it (kind unknown, no modem).
+	byMAC, err := st.ActiveLeases4ByMAC(ctx, m.MAC, now)
+	if err != nil {
+		return err
+	}
+	leases = append(leases, byMAC...)
 	for _, l := range leases {
-		if l.MAC == m.MAC && l.Kind == store.KindCM && l.State == store.StateActive && l.Ends.After(now) {
+		if l.MAC == m.MAC && (l.Kind == store.KindCM || l.Kind == store.KindUnknown) && l.State == store.StateActive && l.Ends.After(now) {
 			a, err := netip.ParseAddr(l.IP)
 			if err != nil {
 				return err

@@ -40,8 +40,13 @@ func TestPollerIntoGraphs(t *testing.T) {
 	modems, _, _ := st.ListModems(ctx, store.ModemFilter{}, store.Page{})
 	now := time.Now()
 	for i, m := range modems {
-		if err := st.CommitLeases(ctx, store.LeaseOp{Event: store.EventGrant, V4: &store.Lease4{IP: sim.Addr(i).Addr().String(), MAC: m.MAC,
-			Kind: store.KindCM, State: store.StateActive, ModemID: m.ID, Starts: now, Ends: now.Add(time.Hour)}}); err != nil {
+		l := &store.Lease4{IP: sim.Addr(i).Addr().String(), MAC: m.MAC, Kind: store.KindCM, State: store.StateActive, ModemID: m.ID, Starts: now, Ends: now.Add(time.Hour)}
+		if i == 2 {
+			// Registered while it sat in the walled garden: its lease
+			// predates the inventory's record of it.
+			l.Kind, l.ModemID = store.KindUnknown, 0
+		}
+		if err := st.CommitLeases(ctx, store.LeaseOp{Event: store.EventGrant, V4: l}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,6 +121,12 @@ func TestPollerIntoGraphs(t *testing.T) {
 	sets := sim.Sets()
 	if len(sets) != 1 {
 		t.Fatalf("simulator saw %d SETs, want the reset", len(sets))
+	}
+	if err := resetByLease(ctx, st, poller, modems[2].MAC); err != nil {
+		t.Fatalf("reset of a modem registered from the walled garden: %v", err)
+	}
+	if sets = sim.Sets(); len(sets) != 2 {
+		t.Fatalf("simulator saw %d SETs, want the second reset", len(sets))
 	}
 	cancel()
 	if err := <-done; err != nil {

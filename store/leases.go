@@ -397,6 +397,23 @@ func (s *Store) ModemLeases4(ctx context.Context, modemID int64) ([]Lease4, erro
 	return s.queryLeases4(ctx, `WHERE modem_id = ? ORDER BY starts DESC LIMIT 100`, modemID)
 }
 
+// UnknownLeases4 returns the active v4 leases of devices the inventory did
+// not know when they asked (the walled garden: kind "unknown"), newest
+// first, at most 1,000.
+func (s *Store) UnknownLeases4(ctx context.Context, now time.Time) ([]Lease4, error) {
+	return s.queryLeases4(ctx, `WHERE kind = ? AND state = ? AND ends > ? ORDER BY starts DESC LIMIT 1000`, KindUnknown, StateActive, now.Unix())
+}
+
+// ActiveLeases4ByMAC returns the active v4 leases a device holds, newest
+// first.
+func (s *Store) ActiveLeases4ByMAC(ctx context.Context, mac string, now time.Time) ([]Lease4, error) {
+	norm, err := NormalizeMAC(mac)
+	if err != nil {
+		return nil, err
+	}
+	return s.queryLeases4(ctx, `WHERE mac = ? AND state = ? AND ends > ? ORDER BY starts DESC`, norm, StateActive, now.Unix())
+}
+
 // Leases4 returns the v4 leases whose end is after since (every lease a
 // DHCP server must know at start), by address.
 func (s *Store) Leases4(ctx context.Context, since time.Time) ([]Lease4, error) {

@@ -64,6 +64,8 @@ type listView struct {
 	// CSV is the list's own URL as a CSV download; Import the CSV import
 	// page ("" when the list has none or the user may not write).
 	CSV, Import string
+	// Links are more pages of the list's, as buttons (Value the address).
+	Links []option
 }
 
 func (c *crud[T]) register(s *Server) {

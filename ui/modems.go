@@ -19,8 +19,10 @@ func (s *Server) modemsCRUD() registrar {
 		list: s.modemListView,
 		get:  s.st.GetModem,
 		blank: func(r *http.Request) store.Modem {
-			m := store.Modem{Enabled: true}
-			m.CustomerID, _ = strconv.ParseInt(r.URL.Query().Get("customer"), 10, 64)
+			q := r.URL.Query()
+			m := store.Modem{Enabled: true, MAC: q.Get("mac")} // from the unknown modems page
+			m.CustomerID, _ = strconv.ParseInt(q.Get("customer"), 10, 64)
+			m.CMTSID, _ = strconv.ParseInt(q.Get("cmts"), 10, 64)
 			return m
 		},
 		fields: s.modemFields,
@@ -188,6 +190,7 @@ func (s *Server) modemListView(r *http.Request) (listView, error) {
 		Pager:   pagerFor(r, total),
 		Search:  "MAC, IP, serial, customer",
 		Filters: filters,
+		Links:   []option{{"/modems/unknown", "Unknown modems"}},
 	}, nil
 }
 

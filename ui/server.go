@@ -285,6 +285,7 @@ func (s *Server) registerRoutes() {
 	s.registerPlanRoutes()
 	s.registerCSVRoutes()
 	s.registerEventRoutes()
+	s.registerUnknownRoutes()
 	for _, e := range s.entities() {
 		e.register(s)
 	}
