@@ -523,7 +523,7 @@ func (s *Server6) refuseV6(r *request6, reason string) {
 }
 
 // addOptions adds DNS when asked and the CableLabs sub-options the client
-// listed in its vendor ORO.
+// listed in its vendor ORO (for eMTAs also the PacketCable 2170/2171).
 func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcpv6.Message) {
 	nw := d.na
 	if nw == nil && len(d.pd) > 0 {
@@ -558,6 +558,14 @@ func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcp
 			b = ipBytes(nw.time)
 		case clTimeOffset:
 			b = u32(uint32(nw.timeOffset))
+		case clCCC:
+			if d.kind == store.KindMTA {
+				b = optionCCC(sn.serverID)
+			}
+		case clCCCv6:
+			if d.kind == store.KindMTA {
+				b = optionCCCv6(s.duid.ToBytes(), sn.server6, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)
+			}
 		}
 		if len(b) > 0 {
 			subs = append(subs, &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(code), OptionData: b})
