@@ -408,6 +408,7 @@ func (s *Server6) decide6(sn *snapshot, r *request6) decision6 {
 			d.refuse = "its modem " + owner.macText + " is disabled"
 			return d
 		}
+		d.maxCPE = sn.plans[owner.planID].maxCPE
 		d.na = sn.network6Of(pick(owner.cmtsID, relayCMTS), store.PurposeCPE, r.link)
 		d.pd = sn.pdPoolsOf(pick(owner.cmtsID, relayCMTS))
 		if d.na == nil && len(d.pd) == 0 {
@@ -434,6 +435,7 @@ type decision6 struct {
 	fixed  netip.Addr
 	file   string
 	walled bool
+	maxCPE int // for CPEs: the modem's plan's limit (checked at allocation)
 	refuse string
 }
 
@@ -468,7 +470,14 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 		} else {
 			reply.MessageType = dhcpv6.MessageTypeAdvertise
 		}
-		ops = s.assign(r, d, reply, now, commit, false)
+		var refused string
+		if ops, refused = s.assign(r, d, reply, now, commit, false); refused != "" {
+			// Over the modem's CPE limit: an Advertise whose IAs say so.
+			s.refuseV6(r, refused)
+			reply.MessageType = dhcpv6.MessageTypeAdvertise
+			reply.Options.Del(dhcpv6.OptionRapidCommit)
+			commit = false
+		}
 	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
 		if d.refuse != "" {
 			s.refuseV6(r, d.refuse)
@@ -476,7 +485,10 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 			break
 		}
 		commit = true
-		ops = s.assign(r, d, reply, now, true, msg.MessageType != dhcpv6.MessageTypeRequest)
+		var refused string
+		if ops, refused = s.assign(r, d, reply, now, true, msg.MessageType != dhcpv6.MessageTypeRequest); refused != "" {
+			s.refuseV6(r, refused)
+		}
 	case dhcpv6.MessageTypeRelease, dhcpv6.MessageTypeDecline:
 		ops = s.release(r, d, reply, now, msg.MessageType == dhcpv6.MessageTypeDecline)
 		commit = true

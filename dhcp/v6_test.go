@@ -260,6 +260,13 @@ func TestV6ERouterNAandPD(t *testing.T) {
 	// A second router gets the next prefix; a third finds the pool empty.
 	f.srv6.conn.Close()
 	g := newFixture6(t, "2001:db8:4:101::")
+	g.plan.MaxCPE = 10 // the pool, not the plan's CPE limit, runs out here
+	if err := g.st.UpdatePlan(context.Background(), "t", &g.plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.srv6.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for i, want := range []string{"2001:db8:4:100::/64", "2001:db8:4:101::/64", ""} {
 		r := [6]byte{0x02, 0, 0, 0, 0, byte(i)}
 		s := eRouterSolicit(t, r)
