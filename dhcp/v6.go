@@ -410,6 +410,13 @@ func (s *Server6) decide6(sn *snapshot, r *request6) decision6 {
 		}
 		d.maxCPE = sn.plans[owner.planID].maxCPE
 		d.na = sn.network6Of(pick(owner.cmtsID, relayCMTS), store.PurposeCPE, r.link)
+		if d.na == nil {
+			// The seed's layout: one subnet6 for the modems, whose range6
+			// serves the devices behind them.
+			if n := sn.network6Of(pick(owner.cmtsID, relayCMTS), store.PurposeCM, r.link); n != nil && len(n.ranges) > 0 {
+				d.na = n
+			}
+		}
 		d.pd = sn.pdPoolsOf(pick(owner.cmtsID, relayCMTS))
 		if d.na == nil && len(d.pd) == 0 {
 			d.refuse = "the CMTS has no IPv6 CPE network or prefix pool"
