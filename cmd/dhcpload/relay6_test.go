@@ -29,13 +29,13 @@ type fakeServer6 struct {
 	problems []string
 }
 
-func newFakeServer6(t *testing.T) *fakeServer6 {
+func newFakeServer6(t *testing.T, dropEvery int, refuse MAC) *fakeServer6 {
 	t.Helper()
 	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
 	if err != nil {
 		t.Skipf("no ::1: %v", err)
 	}
-	f := &fakeServer6{conn: c, seen: map[string]bool{}}
+	f := &fakeServer6{conn: c, dropEvery: dropEvery, refuse: refuse, seen: map[string]bool{}}
 	t.Cleanup(func() { c.Close() })
 	go f.serve()
 	return f
@@ -134,11 +134,11 @@ func TestRelay6(t *testing.T) {
 		{name: "modems"}, {name: "eRouters too", cpe: 40}, {name: "drops are retransmitted", dropEvery: 7}, {name: "a refused modem", refuse: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeServer6(t)
-			f.dropEvery = tc.dropEvery
+			var refuse MAC
 			if tc.refuse {
-				f.refuse = modems[3]
+				refuse = modems[3]
 			}
+			f := newFakeServer6(t, tc.dropEvery, refuse)
 			r, err := NewRelay6(Config6{Server: f.conn.LocalAddr().(*net.UDPAddr).AddrPort(), Bind: netip.MustParseAddrPort("[::1]:0"),
 				Link: netip.MustParseAddr("2001:db8:4:11::1"), Modems: modems, Count: 200, Duration: 10 * time.Second, Window: 16,
 				Timeout: 100 * time.Millisecond, Retries: 3, CPEPercent: tc.cpe, Seed: 1})
