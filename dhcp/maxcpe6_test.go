@@ -105,8 +105,9 @@ func TestV6MaxCPE(t *testing.T) {
 			for _, st := range tc.steps {
 				if st.want == "refused" {
 					r := f.srv6.Refusals()
-					if len(r) == 0 || !strings.Contains(r[0].Reason, "already has") || !strings.Contains(r[0].Reason, "plan allows") || r[0].Relay != linkCM.String() {
-						t.Fatalf("refusals %+v: want the CPE limit, with the relay", r)
+					if len(r) == 0 || !strings.Contains(r[0].Reason, "already has") || !strings.Contains(r[0].Reason, "plan allows") || r[0].Relay != linkCM.String() ||
+						!strings.Contains(r[0].Reason, f.modem.MAC) { // the modem page lists refusals naming its MAC
+						t.Fatalf("refusals %+v: want the CPE limit, naming the modem, with the relay", r)
 					}
 					break
 				}
