@@ -108,7 +108,6 @@ func kea6Config(modems []MAC, opt Kea6Options) (kea6File, error) {
 	srv := opt.Server.String()
 	d.OptionData = []kea6OptionData{
 		{Name: "dns-servers", Data: srv},
-		{Name: "vendor-opts", Data: "4491"},
 		{Space: "vendor-4491", Name: "tftp-servers", Data: srv},
 		{Space: "vendor-4491", Name: "syslog-servers", Data: srv},
 		{Space: "vendor-4491", Name: "time-servers", Data: srv},

@@ -103,7 +103,8 @@ type Counters6 struct {
 	Late        int            `json:"late"`
 	Unexpected  int            `json:"unexpected"`
 	Malformed   int            `json:"malformed"`
-	BadRelay    int            `json:"bad_relay"` // Relay-Reply without our interface-id echoed
+	BadRelay    int            `json:"bad_relay"`      // Relay-Reply without our interface-id echoed
+	NoConfig    int            `json:"no_config_file"` // a modem's Reply without CableLabs sub-option 33 (config file)
 }
 
 // Result6 is a v6 run's report.
@@ -138,6 +139,9 @@ func (r Result6) writeText(w io.Writer) error {
 	fmt.Fprintf(&b, "received   %d packets (%d Advertise, %d Reply), %d late, %d unexpected, %d malformed, %d without our interface-id\n",
 		r.Received, r.Advertises, r.Replies, r.Late, r.Unexpected, r.Malformed, r.BadRelay)
 	fmt.Fprintf(&b, "drops      %d unanswered within the timeout\n", r.Drops)
+	if r.NoConfig > 0 {
+		fmt.Fprintf(&b, "options    %d modem Replies named no config file (CableLabs sub-option 33)\n", r.NoConfig)
+	}
 	if r.ServerCPU != nil {
 		fmt.Fprintf(&b, "server cpu %.2f s, %.1f µs per exchange\n", r.ServerCPU.Seconds, r.ServerCPU.MicrosPerExchange)
 	}
@@ -348,7 +352,10 @@ func solicit6(ex *exchange6) *dhcpv6.Message {
 		m.AddOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer))
 		return m
 	}
-	m.AddOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer, dhcpv6.OptionVendorOpts))
+	// Option 17 itself is not in the ORO: the CableLabs ORO inside it asks
+	// for its sub-options (and with 17 in the ORO, Kea 2.2 answers an empty
+	// option 17, measured).
+	m.AddOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer))
 	m.AddOption(&dhcpv6.OptVendorClass{EnterpriseNumber: 4491, Data: [][]byte{[]byte("docsis3.0")}})
 	var oro []byte
 	for _, c := range []uint16{32, 33, 34, 37, 38} {
@@ -517,6 +524,9 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 			r.finish(ex)
 			return nil
 		}
+		if ex.kind == KindCM && !hasConfigFile(msg) {
+			r.c.NoConfig++
+		}
 		r.c.Completed++
 		r.c.CompletedBy[ex.kind.String()]++
 		r.latencies = append(r.latencies, now.Sub(ex.start))
@@ -525,6 +535,17 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 		r.c.Unexpected++
 	}
 	return nil
+}
+
+// hasConfigFile reports whether a reply names a config file (option 17,
+// enterprise 4491, sub-option 33), as a modem's must.
+func hasConfigFile(m *dhcpv6.Message) bool {
+	for _, o := range m.Options.VendorOpt(4491) {
+		if o.Code() == 33 && len(o.ToBytes()) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // granted reports whether a reply gives the client an address (and, for

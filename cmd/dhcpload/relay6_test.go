@@ -153,7 +153,7 @@ func TestRelay6(t *testing.T) {
 			if tc.refuse {
 				want -= 4 // modem 3 comes round every 50
 			}
-			if res.Completed != want || res.Started != 200 || res.Timeouts != 0 || res.Unfinished != 0 || res.BadRelay != 0 || res.Unexpected != 0 {
+			if res.Completed != want || res.Started != 200 || res.NoConfig != res.CompletedBy["cm"] || res.Timeouts != 0 || res.Unfinished != 0 || res.BadRelay != 0 || res.Unexpected != 0 {
 				t.Fatalf("%+v", res.Counters6)
 			}
 			if tc.refuse && res.Refused != 4 {
