@@ -12,10 +12,10 @@ import (
 	"ip6m/store"
 )
 
-const importHelp = `Usage: ip6m import dhcpd [--data DIR] [--dry-run] [--cmts NAME] [--plan NAME] FILE
+const importHelp = `Usage: ip6m import dhcpd|dhcpd6 [--data DIR] [--dry-run] [--cmts NAME] [--plan NAME] FILE
        ip6m import csv [--data DIR] [--dry-run] FILE   (modems: see ip6m import csv --help)
 
-Reads an ISC dhcpd.conf (DHCPv4, with its include files) into the inventory:
+dhcpd reads an ISC dhcpd.conf (DHCPv4, with its include files) into the inventory:
 subnets and pools become networks with their ranges and options, hosts become
 modems, MTAs and CPEs, class rules keyed by the relay's remote-id name the
 known modems and their MTAs, shared-networks and remote-id classes name the
@@ -23,6 +23,15 @@ CMTSes, and next-server, server-identifier and the PacketCable option 122
 values become settings. The whole file is checked first: if anything is wrong,
 nothing is written and every problem is listed with its file and line.
 What has no equivalent in ip6m is reported, line by line.
+
+dhcpd6 reads an ISC dhcpd6.conf the same way: subnet6 with range6 and prefix6
+become v6 networks (their CableLabs docsis.*/vsio options, by code, their time
+and syslog servers and time offset), shared-networks name the CMTSes, hosts
+(by hardware ethernet, or a DUID-LL/LLT host-identifier option
+dhcp6.client-id) become modems, a fixed-address6 other than the one ip6m
+derives from the MAC becomes the modem's IPv6 address, and the CableLabs TFTP
+server becomes server.ipv6. fixed-prefix6 and other statements without an
+equivalent are reported.
 
 Flags:
   --data DIR    data folder (default ./ip6m-data)
@@ -45,11 +54,16 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if args[0] == "csv" {
 		return runImportCSV(args[1:], stdin, stdout, stderr)
 	}
-	if args[0] != "dhcpd" {
-		fmt.Fprintf(stderr, "ip6m import: unknown format %q (known: dhcpd, csv)\n\n%s", args[0], importHelp)
+	imports := map[string]func(context.Context, *store.Store, string, dhcpdconf.Options) (dhcpdconf.Report, error){
+		"dhcpd": dhcpdconf.Import, "dhcpd6": dhcpdconf.Import6,
+	}
+	format := args[0]
+	importFile := imports[format]
+	if importFile == nil {
+		fmt.Fprintf(stderr, "ip6m import: unknown format %q (known: dhcpd, dhcpd6, csv)\n\n%s", format, importHelp)
 		return 2
 	}
-	fs := flag.NewFlagSet("import dhcpd", flag.ContinueOnError)
+	fs := flag.NewFlagSet("import "+format, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, importHelp) }
 	data := fs.String("data", "./ip6m-data", "data folder")
@@ -70,7 +84,7 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		rest = fs.Args()[1:]
 	}
 	if len(files) != 1 {
-		fmt.Fprintf(stderr, "ip6m import dhcpd: give one FILE (got %d)\n\n%s", len(files), importHelp)
+		fmt.Fprintf(stderr, "ip6m import %s: give one FILE (got %d)\n\n%s", format, len(files), importHelp)
 		return 2
 	}
 	ctx := context.Background()
@@ -81,7 +95,7 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer st.Close()
 	start := time.Now()
-	rep, err := dhcpdconf.Import(ctx, st, files[0], dhcpdconf.Options{DryRun: *dry, CMTS: *cmts, Plan: *plan, Actor: "ip6m import"})
+	rep, err := importFile(ctx, st, files[0], dhcpdconf.Options{DryRun: *dry, CMTS: *cmts, Plan: *plan, Actor: "ip6m import"})
 	if rep.File != "" {
 		io.WriteString(stdout, rep.String())
 	}

@@ -72,3 +72,42 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("usage lacks import: %q", out)
 	}
 }
+
+// TestImport6CLI: ip6m import dhcpd6 takes the v4 import's flags and prints
+// the same report.
+func TestImport6CLI(t *testing.T) {
+	seed := filepath.Join("dhcp", "dhcpdconf", "testdata", "seed_dhcpd6.conf")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string // in stdout, or stderr when code != 0
+	}{
+		{[]string{"dhcpd6", "--data", dir}, 2, "ip6m import dhcpd6: give one FILE (got 0)"},
+		{[]string{"dhcpd6", "--data", dir, "--dry-run", seed}, 0, "dry run, nothing was written"},
+		{[]string{"dhcpd6", seed, "--data", dir, "--plan", "Nope"}, 1, "1 error in " + seed},
+		{[]string{"dhcpd6", "--data", dir, seed, "--cmts", "Headend"}, 0, "import of " + seed + ": done"},
+	} {
+		code, out, errs := importRun(t, tc.args...)
+		got := out
+		if code != 0 {
+			got = out + errs
+		}
+		if code != tc.code || !strings.Contains(got, tc.out) {
+			t.Errorf("import %q: %d\n%s%s\nwant %d and %q", tc.args, code, out, errs, tc.code, tc.out)
+		}
+	}
+	st, err := store.Open(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.Count(context.Background())
+	if err != nil || c.Modems != 3 || c.Networks != 2 || c.CMTS != 1 || c.Plans != 1 {
+		t.Fatalf("after import: %+v %v", c, err)
+	}
+	cl, _ := st.ListCMTS(context.Background())
+	if len(cl) != 1 || cl[0].Name != "Headend" {
+		t.Fatalf("CMTS %+v: want the --cmts name for the file's subnet6 outside any shared-network", cl)
+	}
+}

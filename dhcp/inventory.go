@@ -124,6 +124,7 @@ type snapshot struct {
 	walledFile string
 	pktcRealm  string
 	pktcProv   string
+	pktcTimers pktcTimers
 }
 
 // loadSnapshot reads the whole inventory.
@@ -221,8 +222,20 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 	sn.walledFile = setting(SettingWalledFile, DefaultWalledFile)
 	sn.pktcRealm = setting(SettingPktcRealm, "BASIC.1")
 	sn.pktcProv = setting(SettingPktcProv, "")
+	asBackoff := setting(SettingPktcASBackoff, "")
+	apBackoff := setting(SettingPktcAPBackoff, "")
+	provTimer := setting(SettingPktcProvTimer, "")
 	if err != nil {
 		return nil, fmt.Errorf("load settings: %w", err)
+	}
+	if sn.pktcTimers.as, err = parseBackoff(asBackoff); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingPktcASBackoff, err)
+	}
+	if sn.pktcTimers.ap, err = parseBackoff(apBackoff); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingPktcAPBackoff, err)
+	}
+	if sn.pktcTimers.provTimer, sn.pktcTimers.provSet, err = parseProvTimer(provTimer); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingPktcProvTimer, err)
 	}
 	if sid != "" {
 		if sn.serverID, err = netip.ParseAddr(sid); err != nil || !sn.serverID.Is4() {

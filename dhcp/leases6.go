@@ -30,6 +30,10 @@ type binding struct {
 	remoteID  []byte
 	starts    time.Time
 	expires   time.Time
+	// counted says the binding is in its modem's CPE index (under
+	// countedModem, in case the binding later names another modem).
+	counted      bool
+	countedModem int64
 }
 
 func (b *binding) live(now time.Time) bool {
@@ -58,10 +62,60 @@ type bindings struct {
 	byKey      map[string]*binding
 	cursor     map[string]netip.Prefix
 	quarantine map[netip.Prefix]time.Time
+	// cpes indexes, per modem, the distinct CPE DUIDs that hold or are
+	// offered a binding behind it, with how many bindings each holds (an
+	// eRouter's IA_NA and IA_PD are one CPE). It is kept on every state
+	// change, so the max-CPE check is a map lookup, not a scan.
+	cpes map[int64]map[string]int
 }
 
 func newBindings() *bindings {
-	return &bindings{byPrefix: map[netip.Prefix]*binding{}, byKey: map[string]*binding{}, cursor: map[string]netip.Prefix{}, quarantine: map[netip.Prefix]time.Time{}}
+	return &bindings{byPrefix: map[netip.Prefix]*binding{}, byKey: map[string]*binding{}, cursor: map[string]netip.Prefix{},
+		quarantine: map[netip.Prefix]time.Time{}, cpes: map[int64]map[string]int{}}
+}
+
+// recount puts b in its modem's CPE index or takes it out, after any
+// change of its state, kind or modem. The caller holds bs.mu.
+func (bs *bindings) recount(b *binding) {
+	want := b.kind == store.KindCPE && b.modemID != 0 && (b.state == store.StateActive || b.state == store.StateOffered)
+	if b.counted && (!want || b.countedModem != b.modemID) {
+		bs.uncount(b)
+	}
+	if want && !b.counted {
+		set := bs.cpes[b.modemID]
+		if set == nil {
+			set = map[string]int{}
+			bs.cpes[b.modemID] = set
+		}
+		set[string(b.duid)]++
+		b.counted, b.countedModem = true, b.modemID
+	}
+}
+
+// uncount takes b out of the CPE index (the binding ends or is dropped).
+func (bs *bindings) uncount(b *binding) {
+	if !b.counted {
+		return
+	}
+	set := bs.cpes[b.countedModem]
+	if set[string(b.duid)]--; set[string(b.duid)] <= 0 {
+		delete(set, string(b.duid))
+	}
+	if len(set) == 0 {
+		delete(bs.cpes, b.countedModem)
+	}
+	b.counted = false
+}
+
+// cpeCount is how many distinct CPEs (DUIDs) other than duid hold or are
+// offered bindings behind the modem. The caller holds bs.mu.
+func (bs *bindings) cpeCount(modemID int64, duid []byte) int {
+	set := bs.cpes[modemID]
+	n := len(set)
+	if set[string(duid)] > 0 {
+		n--
+	}
+	return n
 }
 
 func iaKey(typ string, duid []byte, iaid uint32) string {
@@ -87,8 +141,12 @@ func (bs *bindings) load(list []store.Lease6, now time.Time) {
 		case l.State == store.StateOffered, l.State == store.StateActive && !l.Ends.After(now):
 			b.state = store.StateExpired
 		}
+		if old := bs.byKey[b.key]; old != nil {
+			bs.uncount(old)
+		}
 		bs.byPrefix[b.prefix] = b
 		bs.byKey[b.key] = b
+		bs.recount(b)
 	}
 }
 
@@ -186,10 +244,14 @@ func (bs *bindings) bind(p netip.Prefix, key string, update func(*binding)) *bin
 	b := bs.byPrefix[p]
 	if b == nil || b.key != key {
 		if old := bs.byKey[key]; old != nil && old.prefix != p {
+			bs.uncount(old)
 			delete(bs.byPrefix, old.prefix)
 		}
-		if b != nil && bs.byKey[b.key] == b {
-			delete(bs.byKey, b.key)
+		if b != nil {
+			bs.uncount(b) // the prefix's previous holder, no longer live
+			if bs.byKey[b.key] == b {
+				delete(bs.byKey, b.key)
+			}
 		}
 		b = &binding{key: key, prefix: p}
 		bs.byPrefix[p] = b
@@ -211,9 +273,11 @@ func (bs *bindings) sweep(now time.Time) []binding {
 		switch b.state {
 		case store.StateActive:
 			b.state = store.StateExpired
+			bs.recount(b)
 			out = append(out, *b)
 		case store.StateOffered:
 			b.state = store.StateExpired
+			bs.recount(b)
 		}
 	}
 	for p, until := range bs.quarantine {
@@ -235,12 +299,29 @@ func lifetimes(nw *network6) (valid, pref, t1, t2 time.Duration) {
 
 // assign answers the IA_NAs and IA_PDs of a Solicit, Request, Renew or
 // Rebind, and returns the lease changes to commit (none for an
-// Advertise). Renew and Rebind only extend what the IA holds.
-func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now time.Time, commit, extendOnly bool) []store.LeaseOp {
+// Advertise). Renew and Rebind only extend what the IA holds. A new CPE
+// behind a modem whose plan's CPE limit is reached gets no binding: its
+// IAs carry NoAddrsAvail/NoPrefixAvail and refused says why.
+func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now time.Time, commit, extendOnly bool) (ops []store.LeaseOp, refused string) {
 	bs := s.binds
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	var ops []store.LeaseOp
+	if d.kind == store.KindCPE && d.modem != nil && !extendOnly {
+		if n := bs.cpeCount(d.modem.id, r.duid); n >= d.maxCPE {
+			refused = fmt.Sprintf("modem %s already has %d CPEs (its plan allows %d)", d.modem.macText, n, d.maxCPE)
+			for _, ia := range r.msg.Options.IANA() {
+				out := &dhcpv6.OptIANA{IaId: ia.IaId}
+				out.Options.Add(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoAddrsAvail, StatusMessage: refused})
+				reply.AddOption(out)
+			}
+			for _, ia := range r.msg.Options.IAPD() {
+				out := &dhcpv6.OptIAPD{IaId: ia.IaId}
+				out.Options.Add(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoPrefixAvail, StatusMessage: refused})
+				reply.AddOption(out)
+			}
+			return nil, refused
+		}
+	}
 	record := func(b *binding, event string) {
 		op := store.LeaseOp{Event: event, V6: b.record()}
 		if d.modem != nil {
@@ -269,6 +350,7 @@ func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now ti
 		} else if b.state != store.StateActive || !b.expires.After(now) {
 			b.state, b.expires = store.StateOffered, now.Add(offerTTL)
 		}
+		bs.recount(b)
 		return event
 	}
 	for _, ia := range r.msg.Options.IANA() {
@@ -340,7 +422,7 @@ func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now ti
 		}
 		reply.AddOption(out)
 	}
-	return ops
+	return ops, ""
 }
 
 // release ends the IAs' bindings (Release), or quarantines them (Decline).
@@ -362,6 +444,7 @@ func (s *Server6) release(r *request6, d decision6, reply *dhcpv6.Message, now t
 			b.expires = now.Add(declineQuarantine)
 		}
 		b.state = state
+		bs.recount(b)
 		op := store.LeaseOp{Event: event, V6: b.record()}
 		if m := s.snap.Load().modemsID[b.modemID]; m != nil {
 			op.ModemMAC, op.CustomerID = m.macText, m.customerID

@@ -393,7 +393,7 @@ func (s *Server) reply(sn *snapshot, in inbound4, d Decision, l *lease, mt dhcpv
 		}
 	}
 	if d.Kind == store.KindMTA {
-		resp.UpdateOption(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(122), option122(sid, sn.pktcProv, sn.pktcRealm)))
+		resp.UpdateOption(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(122), option122(sid, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)))
 	}
 	if rai := req.Options.Get(dhcpv4.OptionRelayAgentInformation); rai != nil {
 		resp.Options[uint8(dhcpv4.OptionRelayAgentInformation)] = append([]byte(nil), rai...)
@@ -461,8 +461,9 @@ func parseRAI(b []byte) (map[byte][]byte, error) {
 
 // option122 builds the PacketCable option (RFC 3495): sub-option 1 the
 // primary DHCP server (this one), 3 the provisioning server (an IPv4
-// address, type 1, or an FQDN, type 0), 6 the Kerberos realm, 7 no TGT.
-func option122(server netip.Addr, provisioner, realm string) []byte {
+// address, type 1, or an FQDN, type 0), 4 and 5 the Kerberos backoffs when
+// set, 6 the Kerberos realm, 7 no TGT, 8 the provisioning timer when set.
+func option122(server netip.Addr, provisioner, realm string, t pktcTimers) []byte {
 	var b []byte
 	b = append(b, 1, 4)
 	b = append(b, server.AsSlice()...)
@@ -477,12 +478,16 @@ func option122(server netip.Addr, provisioner, realm string) []byte {
 		b = append(b, 3, 5, 1)
 		b = append(b, server.AsSlice()...)
 	}
+	b = t.option122(b)
 	if realm != "" {
 		name := dnsName(realm)
 		b = append(b, 6, byte(len(name)))
 		b = append(b, name...)
 	}
 	b = append(b, 7, 1, 0)
+	if t.provSet {
+		b = append(b, 8, 1, byte(t.provTimer))
+	}
 	return b
 }
 

@@ -408,7 +408,15 @@ func (s *Server6) decide6(sn *snapshot, r *request6) decision6 {
 			d.refuse = "its modem " + owner.macText + " is disabled"
 			return d
 		}
+		d.maxCPE = sn.plans[owner.planID].maxCPE
 		d.na = sn.network6Of(pick(owner.cmtsID, relayCMTS), store.PurposeCPE, r.link)
+		if d.na == nil {
+			// The seed's layout: one subnet6 for the modems, whose range6
+			// serves the devices behind them.
+			if n := sn.network6Of(pick(owner.cmtsID, relayCMTS), store.PurposeCM, r.link); n != nil && len(n.ranges) > 0 {
+				d.na = n
+			}
+		}
 		d.pd = sn.pdPoolsOf(pick(owner.cmtsID, relayCMTS))
 		if d.na == nil && len(d.pd) == 0 {
 			d.refuse = "the CMTS has no IPv6 CPE network or prefix pool"
@@ -434,6 +442,7 @@ type decision6 struct {
 	fixed  netip.Addr
 	file   string
 	walled bool
+	maxCPE int // for CPEs: the modem's plan's limit (checked at allocation)
 	refuse string
 }
 
@@ -468,7 +477,14 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 		} else {
 			reply.MessageType = dhcpv6.MessageTypeAdvertise
 		}
-		ops = s.assign(r, d, reply, now, commit, false)
+		var refused string
+		if ops, refused = s.assign(r, d, reply, now, commit, false); refused != "" {
+			// Over the modem's CPE limit: an Advertise whose IAs say so.
+			s.refuseV6(r, refused)
+			reply.MessageType = dhcpv6.MessageTypeAdvertise
+			reply.Options.Del(dhcpv6.OptionRapidCommit)
+			commit = false
+		}
 	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
 		if d.refuse != "" {
 			s.refuseV6(r, d.refuse)
@@ -476,7 +492,10 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 			break
 		}
 		commit = true
-		ops = s.assign(r, d, reply, now, true, msg.MessageType != dhcpv6.MessageTypeRequest)
+		var refused string
+		if ops, refused = s.assign(r, d, reply, now, true, msg.MessageType != dhcpv6.MessageTypeRequest); refused != "" {
+			s.refuseV6(r, refused)
+		}
 	case dhcpv6.MessageTypeRelease, dhcpv6.MessageTypeDecline:
 		ops = s.release(r, d, reply, now, msg.MessageType == dhcpv6.MessageTypeDecline)
 		commit = true
@@ -523,7 +542,7 @@ func (s *Server6) refuseV6(r *request6, reason string) {
 }
 
 // addOptions adds DNS when asked and the CableLabs sub-options the client
-// listed in its vendor ORO.
+// listed in its vendor ORO (for eMTAs also the PacketCable 2170/2171).
 func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcpv6.Message) {
 	nw := d.na
 	if nw == nil && len(d.pd) > 0 {
@@ -558,6 +577,14 @@ func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcp
 			b = ipBytes(nw.time)
 		case clTimeOffset:
 			b = u32(uint32(nw.timeOffset))
+		case clCCC:
+			if d.kind == store.KindMTA {
+				b = optionCCC(sn.serverID)
+			}
+		case clCCCv6:
+			if d.kind == store.KindMTA {
+				b = optionCCCv6(s.duid.ToBytes(), sn.server6, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)
+			}
 		}
 		if len(b) > 0 {
 			subs = append(subs, &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(code), OptionData: b})

@@ -260,6 +260,13 @@ func TestV6ERouterNAandPD(t *testing.T) {
 	// A second router gets the next prefix; a third finds the pool empty.
 	f.srv6.conn.Close()
 	g := newFixture6(t, "2001:db8:4:101::")
+	g.plan.MaxCPE = 10 // the pool, not the plan's CPE limit, runs out here
+	if err := g.st.UpdatePlan(context.Background(), "t", &g.plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.srv6.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for i, want := range []string{"2001:db8:4:100::/64", "2001:db8:4:101::/64", ""} {
 		r := [6]byte{0x02, 0, 0, 0, 0, byte(i)}
 		s := eRouterSolicit(t, r)
@@ -360,7 +367,17 @@ func TestServerDUIDStable(t *testing.T) {
 
 func FuzzHandle6(f *testing.F) {
 	fx := newFixture6(f, "2001:db8:4:200::")
+	// An MTA network, so eMTA messages reach the PacketCable sub-options.
+	mtaNet := store.Network{CMTSID: fx.cmts.ID, Prefix: "2001:db8:4:13::/64", Purpose: store.PurposeMTA, LeaseTime: 86400,
+		Ranges: []store.Range{{First: "2001:db8:4:13::10", Last: "2001:db8:4:13::20"}}}
+	if err := fx.st.CreateNetwork(context.Background(), "t", &mtaNet); err != nil {
+		f.Fatal(err)
+	}
+	if err := fx.srv6.Reload(context.Background()); err != nil {
+		f.Fatal(err)
+	}
 	f.Add(relayed(f, cmSolicit(f, macModem), linkCM, macModem[:], 1))
+	f.Add(relayed(f, mtaSolicit(f, macMTA, clTFTPServers, clCCC, clCCCv6), netip.MustParseAddr("2001:db8:4:13::1"), macModem[:], 1))
 	f.Add(relayed(f, eRouterSolicit(f, [6]byte{2, 0, 0, 0, 0, 1}), linkCM, macModem[:], 2))
 	f.Add(cmSolicit(f, macModem).ToBytes())
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -75,12 +75,25 @@ var settings = []setting{
 		}
 		return ""
 	}, false},
-	{dhcp.SettingPktcProv, "PacketCable provisioning server", "option 122.3: an IPv4 address or a name; empty: this server", "", func(v string) string {
+	{dhcp.SettingPktcProv, "PacketCable provisioning server", "option 122.3 and v6 2171.3: an IPv4 or IPv6 address or a name; empty: this server", "", func(v string) string {
 		if strings.ContainsAny(v, " \t\"") {
 			return "must be an address or a host name"
 		}
 		return ""
 	}, false},
+	{dhcp.SettingPktcASBackoff, "PacketCable AS-REQ backoff", "options 122.4 and 2171.4: nominal timeout ms, maximum timeout s, maximum retries, e.g. 1000,30,5; empty: not sent", "", errText(dhcp.CheckBackoff), false},
+	{dhcp.SettingPktcAPBackoff, "PacketCable AP-REQ backoff", "options 122.5 and 2171.5, as above; empty: not sent", "", errText(dhcp.CheckBackoff), false},
+	{dhcp.SettingPktcProvTimer, "PacketCable provisioning timer", "options 122.8 and 2171.8: minutes, 0 to 30; empty: not sent", "", errText(dhcp.CheckProvTimer), false},
+}
+
+// errText turns a validation error into the field's message.
+func errText(check func(string) error) func(string) string {
+	return func(v string) string {
+		if err := check(v); err != nil {
+			return "is not valid: " + err.Error()
+		}
+		return ""
+	}
 }
 
 func (s *Server) settingsFields(r *http.Request, values, errs map[string]string) []field {

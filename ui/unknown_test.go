@@ -15,7 +15,7 @@ import (
 type refusalSource []dhcp.Refusal
 
 func (r refusalSource) Preview(string) (dhcp.Preview, error) { return dhcp.Preview{}, nil }
-func (r refusalSource) Refusals() []dhcp.Refusal          { return r }
+func (r refusalSource) Refusals() []dhcp.Refusal             { return r }
 
 // TestUnknownModemsPage: refused unknown modems and walled-garden leases
 // are listed on their CMTS with a register link that fills the modem form;

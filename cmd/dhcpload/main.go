@@ -76,6 +76,15 @@
 // every line of FILE is in its database. Against Kea 2.2 (memfile), 22,409
 // leases ACKed before a kill -9 were all in its lease file afterwards.
 //
+// # DHCPv6
+//
+// --v6 plays a CMTS as a DHCPv6 relay agent instead: Relay-Forward
+// Solicit → Advertise → Request → Reply per exchange, cable modems with
+// IA_NA and the CableLabs vendor options, eRouters (--cpe) with IA_NA and
+// IA_PD (see relay6.go). --kea6-config writes the Kea 2.2 kea-dhcp6
+// configuration for the same population. .ci/bench/dhcp6_kea.sh runs ip6m
+// and Kea side by side on ::1 and prints the medians.
+//
 // Every run is bounded by -n (exchanges) and -duration (wall time). The
 // server and relay addresses must be on a loopback interface (127/8, or an
 // address added to lo in a test namespace) unless --allow-remote is given.
@@ -134,6 +143,16 @@ type options struct {
 	keaThreads   int
 	keaInterface string
 	keaLifetime  int
+
+	v6         bool
+	server6    string
+	relay6     string
+	link       string
+	kea6Config string
+	kea6Leases string
+	kea6Subnet string
+	kea6Server string
+	kea6Iface  string
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -177,6 +196,16 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.keaThreads, "kea-threads", 0, "Kea multi-threading pool size (0: off, Kea 2.2's default)")
 	fs.StringVar(&o.keaInterface, "kea-interface", "lo", "interface Kea listens on; lo/127.0.0.1 for one address only")
 	fs.IntVar(&o.keaLifetime, "kea-lifetime", 3600, "Kea valid-lifetime in `seconds`")
+
+	fs.BoolVar(&o.v6, "v6", false, "DHCPv6: Relay-Forward Solicit/Request (SARR) instead of DHCPv4 DORA (--cpe: eRouters with IA_NA and IA_PD)")
+	fs.StringVar(&o.server6, "server6", "[::1]:10547", "DHCPv6 server `[address]:port` the Relay-Forwards go to")
+	fs.StringVar(&o.relay6, "relay6", "[::1]:0", "relay `[address]:port` dhcpload binds (option 135 asks the server to answer to it)")
+	fs.StringVar(&o.link, "link", "2001:db8:4:11::1", "link-address of the Relay-Forwards: an `address` in the modems' prefix")
+	fs.StringVar(&o.kea6Config, "kea6-config", "", "write a Kea 2.2 kea-dhcp6 config for the population to `file` and exit")
+	fs.StringVar(&o.kea6Leases, "kea6-leases", "", "Kea memfile lease `file` (default: kea-leases6.csv beside --kea6-config)")
+	fs.StringVar(&o.kea6Subnet, "kea6-subnet", "2001:db8:4:11::/64", "Kea subnet6 `prefix` (holds --link): reservations derived from the MACs, as ip6m's")
+	fs.StringVar(&o.kea6Server, "kea6-server", "2001:db8::10", "headend `address` Kea names as TFTP, time, syslog and DNS server")
+	fs.StringVar(&o.kea6Iface, "kea6-interface", "lo/::1", "interface (and unicast address) Kea listens on")
 	return fs
 }
 
@@ -218,6 +247,12 @@ func runLoad(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	if o.keaConfig != "" {
 		return writeKea(o, giaddr, modems, stderr)
+	}
+	if o.kea6Config != "" {
+		return writeKea6(o, modems, stderr)
+	}
+	if o.v6 {
+		return runLoad6(ctx, o, modems, stdout, stderr)
 	}
 
 	server, err := netip.ParseAddrPort(o.server)
@@ -367,4 +402,88 @@ func writeACKsFile(path string, leases []Lease) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+func writeKea6(o options, modems []MAC, stderr io.Writer) error {
+	subnet, err := netip.ParsePrefix(o.kea6Subnet)
+	if err != nil {
+		return fmt.Errorf("--kea6-subnet: %w", err)
+	}
+	server, err := netip.ParseAddr(o.kea6Server)
+	if err != nil {
+		return fmt.Errorf("--kea6-server: %w", err)
+	}
+	path, err := filepath.Abs(o.kea6Config)
+	if err != nil {
+		return err
+	}
+	leases := o.kea6Leases
+	if leases == "" {
+		leases = filepath.Join(filepath.Dir(path), "kea-leases6.csv")
+	}
+	if leases, err = filepath.Abs(leases); err != nil {
+		return err
+	}
+	err = writeKea6Config(path, modems, Kea6Options{Subnet: subnet, Server: server, LeaseFile: leases, Interface: o.kea6Iface,
+		Lifetime: o.keaLifetime, Threads: o.keaThreads})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "dhcpload: wrote %s (%d modems, leases in %s)\n", path, len(modems), leases)
+	return nil
+}
+
+func runLoad6(ctx context.Context, o options, modems []MAC, stdout, stderr io.Writer) error {
+	server, err := netip.ParseAddrPort(o.server6)
+	if err != nil {
+		return fmt.Errorf("--server6: %w", err)
+	}
+	bind, err := netip.ParseAddrPort(o.relay6)
+	if err != nil {
+		return fmt.Errorf("--relay6: %w", err)
+	}
+	link, err := netip.ParseAddr(o.link)
+	if err != nil {
+		return fmt.Errorf("--link: %w", err)
+	}
+	if !o.allowRemote {
+		for _, a := range []netip.Addr{server.Addr(), bind.Addr()} {
+			if !onLoopback(a) {
+				return fmt.Errorf("%v is not a loopback address (::1, or one added to lo in a network namespace): dhcpload sends load only within this machine unless --allow-remote is given", a)
+			}
+		}
+	}
+	count := o.count
+	if count == 0 {
+		count = len(modems)
+	}
+	logLevel := slog.LevelInfo
+	if o.verbose {
+		logLevel = slog.LevelDebug
+	}
+	relay, err := NewRelay6(Config6{Server: server, Bind: bind, Link: link, Modems: modems, Count: count, Duration: o.duration,
+		Window: o.window, Timeout: o.timeout, Retries: o.retries, CPEPercent: o.cpe, Seed: o.pop.Seed, ServerPID: o.serverPID,
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel})).With("component", "dhcpload")})
+	if err != nil {
+		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := relay.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return res.writeJSON(stdout)
+	}
+	return res.writeText(stdout)
 }

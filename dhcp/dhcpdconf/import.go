@@ -184,7 +184,7 @@ func loadInventory(ctx context.Context, st *store.Store) (*inventory, error) {
 		inv.cpes[d.MAC] = d
 		addFixed(d.FixedIPv4, d.MAC)
 	}
-	for _, k := range []string{SettingServerIPv4, SettingTFTPIPv4, SettingCMFile, SettingMTAFile, SettingPktcRealm, SettingPktcProv} {
+	for _, k := range []string{SettingServerIPv4, SettingTFTPIPv4, SettingCMFile, SettingMTAFile, SettingPktcRealm, SettingPktcProv, SettingServerIPv6, SettingTFTPIPv6} {
 		v, err := st.Setting(ctx, k, "")
 		if err != nil {
 			return nil, err

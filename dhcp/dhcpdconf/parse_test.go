@@ -206,10 +206,11 @@ func TestClientIDMAC(t *testing.T) {
 // FuzzParse: no input makes the parser panic, hang or recurse without
 // bound, and whatever parses formats to text that parses to the same
 // statements. Includes read the fuzz input itself, so include cycles and
-// depth are fuzzed too. The mapping runs on what parses (onto an empty
-// inventory) and must not panic either.
+// depth are fuzzed too. Both mappings (dhcpd.conf and dhcpd6.conf) run on
+// what parses (onto an empty inventory) and must not panic either.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"testdata/seed_dhcpd.conf", "testdata/cable_dhcpd.conf", "testdata/cable-hosts.conf", "../testdata/dhcpd.conf.golden"} {
+	for _, name := range []string{"testdata/seed_dhcpd.conf", "testdata/cable_dhcpd.conf", "testdata/cable-hosts.conf", "../testdata/dhcpd.conf.golden",
+		"testdata/seed_ip6m-dhcpd6.conf", "../testdata/dhcpd6.conf.golden"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)
 		}
@@ -219,6 +220,8 @@ func FuzzParse(f *testing.F) {
 		"host a {\n hardware ethernet 1:2:3:4:5:6; fixed-address 10.0.0.1;\n}\n", "subnet 10.0.0.0 netmask 255.0.0.0 { pool { range 10.0.0.1 10.0.0.9; allow members of \"c\"; } }",
 		`class "c" { match if (option agent.remote-id = 1:2:3:4:5:6) and (option dhcp-client-identifier != ff:1:2:3:4:0:3:0:1:1:2:3:4:5:7) or; }`,
 		"class \"p\" { match option agent.remote-id; lease limit 3; } subclass \"p\" 1:2:3:4:5:6;",
+		"subnet6 2001:db8::/64 { range6 2001:db8::/120; prefix6 2001:db8:0:100:: 2001:db8:0:1ff:: /64; option docsis.tftp-servers ::1; }",
+		"host h { host-identifier option dhcp6.client-id 0:3:0:1:1:2:3:4:5:6; fixed-address6 2001:db8::4; fixed-prefix6 2001:db8:1::/48; }",
 	} {
 		f.Add([]byte(s))
 	}
@@ -246,6 +249,10 @@ func FuzzParse(f *testing.F) {
 		rep := &Report{File: "fuzz.conf"}
 		mapStmts(rep, stmts, newInventory(), Options{CMTS: "CMTS-1"})
 		_ = rep.done().String()
+		// And as a dhcpd6.conf.
+		rep6 := &Report{File: "fuzz.conf"}
+		mapStmts6(rep6, stmts, newInventory(), Options{CMTS: "CMTS-1"})
+		_ = rep6.done().String()
 	})
 }
 

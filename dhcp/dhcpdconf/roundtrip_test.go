@@ -21,6 +21,7 @@ func TestSettingKeys(t *testing.T) {
 		{SettingServerIPv4, dhcp.SettingServerIPv4}, {SettingTFTPIPv4, dhcp.SettingTFTPIPv4}, {SettingCMFile, dhcp.SettingCMFile},
 		{SettingMTAFile, dhcp.SettingMTAFile}, {SettingPktcRealm, dhcp.SettingPktcRealm}, {SettingPktcProv, dhcp.SettingPktcProv},
 		{defaultCMFile, dhcp.DefaultCMFile}, {defaultMTAFile, dhcp.DefaultMTAFile},
+		{SettingServerIPv6, dhcp.SettingServerIPv6}, {SettingTFTPIPv6, dhcp.SettingTFTPIPv6},
 	} {
 		if k[0] != k[1] {
 			t.Errorf("%q here, %q in package dhcp", k[0], k[1])

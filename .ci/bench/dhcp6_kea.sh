@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# DHCPv6 side by side: ip6m and Debian's Kea 2.2 (kea-dhcp6, memfile,
+# persist true) answer the same relayed Solicit-Advertise-Request-Reply load
+# from cmd/dhcpload --v6, on ::1, in the same run, on the same box, with
+# fresh leases for every run. Prints every run, then the medians of
+# exchanges/s and of the server's CPU time per exchange, and the ratios.
+#
+#   .ci/bench/dhcp6_kea.sh [MODEMS] [RUNS] [CPE_PERCENT]
+#
+# MODEMS (default 10000) known modems, from ip6m's demo inventory; each run
+# makes one exchange per modem (CPE_PERCENT of them, default 2, are
+# eRouters behind the modems asking IA_NA + IA_PD). Kea gets a reservation
+# per modem by DUID (the MAC-derived address and the config name ip6m hands
+# out) and the same CableLabs options, so both do the same work.
+#
+# ip6m commits every binding (SQLite WAL, synchronous=FULL: fsync'd, group
+# commit) before its Reply leaves; Kea's memfile appends to its CSV without
+# an fsync per lease. The window (WINDOW=, default 32) decides how many
+# Requests share one of ip6m's commits, so compare at several.
+#
+# Measured 2026-12-05 on the shared 2-core test box (load average 2-4.6 from
+# other work during the runs, so the rates are noisy; CPU per exchange is
+# steadier), 9,720 enabled demo modems, 2% eRouters, every modem Reply
+# checked for its config file (sub-option 33), medians of 5 runs:
+#   WINDOW=32:  ip6m 4,460 exch/s, 156 µs CPU/exch; Kea 8,676 exch/s, 76 µs
+#   WINDOW=128: ip6m 6,403 exch/s, 118 µs CPU/exch; Kea 6,873 exch/s, 74 µs
+#
+# Needs kea-dhcp6 (apt-get install kea-dhcp6-server) and jq. Traffic stays on
+# ::1 (high ports 20547 and 30547, the relay on an ephemeral port); every
+# process started here is stopped by its pid; every loop is bounded (RUNS
+# runs, each bounded by -n and --duration).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+modems=${1:-10000}
+runs=${2:-5}
+cpe=${3:-2}
+window=${WINDOW:-32}
+ip6m_addr='[::1]:20547'
+kea_port=30547
+
+command -v kea-dhcp6 >/dev/null || { echo "kea-dhcp6 not installed (apt-get install kea-dhcp6-server)"; exit 1; }
+command -v jq >/dev/null || { echo "jq not installed"; exit 1; }
+
+work=$(mktemp -d /tmp/ip6m-bench6.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/ip6m" .
+go build -o "$work/dhcpload" ./cmd/dhcpload
+
+# Wait (bounded) until a log file says a server is ready.
+wait_for() { # file pattern
+	for _ in $(seq 600); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "server did not start:"; tail -20 "$1"; exit 1
+}
+
+# Wait (bounded) until a UDP port is bound.
+wait_port() { # port log
+	for _ in $(seq 300); do
+		[ -n "$(ss -Hlun "sport = :$1")" ] && return 0
+		sleep 0.1
+	done
+	echo "server did not bind port $1:"; tail -20 "$2"; exit 1
+}
+
+stop() { # pid
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null || true
+}
+
+serve_flags=(--http 127.0.0.1:0 --dhcp4 "" --tftp "" --time "" --dns "" --poll=false --log-level info)
+
+# The template inventory: the demo network with MODEMS modems, no leases.
+"$work/ip6m" serve --data "$work/template" --demo --demo-modems "$modems" "${serve_flags[@]}" --dhcp6 "" >"$work/template.log" 2>&1 &
+pid=$!; pids+=("$pid")
+wait_for "$work/template.log" "ip6m running"
+stop "$pid"
+"$work/dhcpload" --db "$work/template" --link 2001:db8:4:11::1 --kea6-config "$work/kea6.json" --kea6-leases "$work/kea/leases6.csv" --kea-lifetime 86400 2>/dev/null
+n=$(jq '.Dhcp6.subnet6[0].reservations | length' "$work/kea6.json")
+echo "population: $n enabled modems; $runs runs each; window $window; $cpe% eRouters (IA_NA + IA_PD)"
+
+load() { # server pid out
+	"$work/dhcpload" --v6 --db "$work/template" --server6 "$1" --link 2001:db8:4:11::1 --server-pid "$2" \
+		-n "$n" --duration 120s --window "$window" --timeout 1s --retries 3 --cpe "$cpe" --json >"$3"
+}
+
+for i in $(seq "$runs"); do
+	# ip6m, fresh data folder from the template.
+	rm -rf "$work/ip6m-data"; cp -a "$work/template" "$work/ip6m-data"
+	"$work/ip6m" serve --data "$work/ip6m-data" "${serve_flags[@]}" --dhcp6 "$ip6m_addr" >"$work/ip6m.log" 2>&1 &
+	pid=$!; pids+=("$pid")
+	wait_for "$work/ip6m.log" "DHCPv6 ready"
+	load "$ip6m_addr" "$pid" "$work/ip6m-$i.json"
+	stop "$pid"
+
+	# Kea, empty lease file.
+	rm -rf "$work/kea"; mkdir -p "$work/kea"
+	KEA_PIDFILE_DIR="$work/kea" KEA_LOCKFILE_DIR="$work/kea" kea-dhcp6 -p "$kea_port" -c "$work/kea6.json" >"$work/kea.log" 2>&1 &
+	pid=$!; pids+=("$pid")
+	wait_port "$kea_port" "$work/kea.log"
+	load "[::1]:$kea_port" "$pid" "$work/kea-$i.json"
+	stop "$pid"
+
+	for s in ip6m kea; do
+		jq -r --arg s "$s" --arg i "$i" '"run \($i) \($s): \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, \(.refused) refused, \(.no_config_file) modem replies without a config file, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, dhcpload \(.dhcpload_cpu.us_per_exchange|floor) µs/exch, p50 \(.latency_ms.p50) ms"' "$work/$s-$i.json"
+	done
+done
+
+median() { # field server
+	jq -s "map($1) | sort | .[(length/2|floor)]" "$work"/"$2"-*.json
+}
+ip6m_rate=$(median .exchanges_per_s ip6m); kea_rate=$(median .exchanges_per_s kea)
+ip6m_cpu=$(median .server_cpu.us_per_exchange ip6m); kea_cpu=$(median .server_cpu.us_per_exchange kea)
+printf '\nmedian of %d runs: ip6m %.0f exch/s, %.1f µs CPU/exch; Kea %.0f exch/s, %.1f µs CPU/exch\n' "$runs" "$ip6m_rate" "$ip6m_cpu" "$kea_rate" "$kea_cpu"
+printf 'ip6m/Kea: %.2fx the rate, %.2fx the CPU per exchange\n' "$(echo "$ip6m_rate / $kea_rate" | bc -l)" "$(echo "$ip6m_cpu / $kea_cpu" | bc -l)"
