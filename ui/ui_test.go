@@ -662,7 +662,7 @@ func TestCMTSPageUpstream(t *testing.T) {
 
 // tftpConfigs is the real TFTP server's config builder over st (not
 // listening): what the UI previews is what a modem would download.
-func tftpConfigs(t *testing.T, st *store.Store) *tftp.Server {
+func tftpConfigs(t testing.TB, st *store.Store) *tftp.Server {
 	t.Helper()
 	srv, err := tftp.New(tftp.Config{Addr: "127.0.0.1:0", Source: st})
 	if err != nil {
