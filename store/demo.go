@@ -86,6 +86,7 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 	}
 	var res DemoResult
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x1b6d))
+	codes := rand.New(rand.NewPCG(uint64(opts.Seed), 0xc0de)) // registration codes, apart so the rest stays as it was
 	err := s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		var existing int
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM modems) + (SELECT COUNT(*) FROM cmts)`).Scan(&existing); err != nil {
@@ -202,7 +203,7 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 			res.Plans++
 		}
 
-		custStmt, err := tx.PrepareContext(ctx, `INSERT INTO customers(account, name, address, phone, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+		custStmt, err := tx.PrepareContext(ctx, `INSERT INTO customers(account, name, address, phone, email, reg_code, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 		if err != nil {
 			return err
 		}
@@ -250,7 +251,7 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 			custID, err := scanID(custStmt.QueryRowContext(ctx, fmt.Sprintf("C%06d", 100001+i), last+" "+first,
 				fmt.Sprintf("%s %d., %04d Demoville", demoStreets[rng.IntN(len(demoStreets))], 1+rng.IntN(120), 1000+rng.IntN(9000)),
 				fmt.Sprintf("+36 %d %03d %04d", 20+rng.IntN(3)*10, rng.IntN(1000), rng.IntN(10000)),
-				fmt.Sprintf("%s.%s%d@example.com", asciiLower(first), asciiLower(last), i), now, now))
+				fmt.Sprintf("%s.%s%d@example.com", asciiLower(first), asciiLower(last), i), newRegCode(codes), now, now))
 			if err != nil {
 				return fmt.Errorf("customer %d: %w", i, err)
 			}

@@ -40,9 +40,12 @@ type Network struct {
 	TimeOffset    int64 // seconds east of UTC (DHCP option 2, v6 sub-option 38)
 	Domain        string
 	UnknownPolicy string
-	Notes         string
-	Ranges        []Range
-	PDPools       []PDPool
+	// SelfRegister lets the unknown modems of a walled-garden CM network
+	// register themselves (their customer, on ip6m's registration page).
+	SelfRegister bool
+	Notes        string
+	Ranges       []Range
+	PDPools      []PDPool
 }
 
 // Range is an inclusive dynamic address range.
@@ -67,15 +70,15 @@ var networkTable = &table[Network]{
 	entity: "network",
 	name:   "networks",
 	cols: []string{"cmts_id", "name", "family", "prefix", "purpose", "gateway", "lease_time", "max_lease_time",
-		"dns_servers", "time_servers", "log_servers", "time_offset", "domain", "unknown_policy", "notes"},
+		"dns_servers", "time_servers", "log_servers", "time_offset", "domain", "unknown_policy", "self_register", "notes"},
 	meta: func(n *Network) *Meta { return &n.Meta },
 	values: func(n *Network) []any {
 		return []any{nullID(n.CMTSID), n.Name, n.Family, n.Prefix, n.Purpose, n.Gateway, n.LeaseTime, n.MaxLeaseTime,
-			n.DNSServers, n.TimeServers, n.LogServers, n.TimeOffset, n.Domain, n.UnknownPolicy, n.Notes}
+			n.DNSServers, n.TimeServers, n.LogServers, n.TimeOffset, n.Domain, n.UnknownPolicy, n.SelfRegister, n.Notes}
 	},
 	dests: func(n *Network) []any {
 		return []any{nullableID{&n.CMTSID}, &n.Name, &n.Family, &n.Prefix, &n.Purpose, &n.Gateway, &n.LeaseTime, &n.MaxLeaseTime,
-			&n.DNSServers, &n.TimeServers, &n.LogServers, &n.TimeOffset, &n.Domain, &n.UnknownPolicy, &n.Notes}
+			&n.DNSServers, &n.TimeServers, &n.LogServers, &n.TimeOffset, &n.Domain, &n.UnknownPolicy, &n.SelfRegister, &n.Notes}
 	},
 	validate:     validateNetwork,
 	unique:       map[string]string{"prefix": "prefix"},
@@ -144,6 +147,9 @@ func validateNetwork(ctx context.Context, tx *sql.Tx, n *Network) error {
 		n.UnknownPolicy = PolicyIgnore
 	}
 	v.oneOf("unknown_policy", n.UnknownPolicy, PolicyIgnore, PolicyWalled)
+	if n.SelfRegister && (n.Purpose != PurposeCM || n.UnknownPolicy != PolicyWalled) {
+		v.fail("self_register", "only a cable modem network whose unknown modems get the walled garden can let them register")
+	}
 	for i := range n.Ranges {
 		r := &n.Ranges[i]
 		field := fmt.Sprintf("ranges.%d", i)
