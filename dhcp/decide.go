@@ -26,6 +26,9 @@ type Decision struct {
 	Fixed   netip.Addr
 	File    string
 	Walled  bool // unknown or disabled modem on a walled-garden network
+	// Portal: a CPE behind an unknown modem that may register itself; it
+	// gets an address whose DNS is ip6m's registration portal.
+	Portal bool
 	MaxCPE  int  // for CPEs: the plan's limit (checked at allocation)
 	Refuse  string
 }
@@ -111,6 +114,15 @@ func (sn *snapshot) decide(r Request4) Decision {
 		return d
 	}
 	if remoteOK && remote != r.MAC {
+		if cm := sn.networkOf(cmtsID, store.PurposeCM, r.GiAddr); cm != nil && cm.selfRegister {
+			// Its customer is to register the modem: an address, and DNS
+			// that leads to the registration page.
+			d := Decision{Kind: store.KindCPE, Portal: true, Network: sn.networkOf(cmtsID, store.PurposeCPE, r.GiAddr)}
+			if d.Network == nil {
+				d.Refuse = "the CMTS has no CPE network (for the registration portal)"
+			}
+			return d
+		}
 		return Decision{Kind: store.KindCPE, Refuse: "behind modem " + macText(remote) + ", which is not in the inventory"}
 	}
 	// An unknown device: a cable modem if it says so (or if the CMTS
@@ -123,6 +135,9 @@ func (sn *snapshot) decide(r Request4) Decision {
 			return d
 		}
 		d.Walled, d.File = true, sn.walledFile
+		if d.Network.selfRegister {
+			d.File = sn.registerFile
+		}
 		return d
 	}
 	if relayNet.serverLocal && len(relayNet.ranges) > 0 && !r.GiAddr.IsValid() {

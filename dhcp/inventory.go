@@ -48,6 +48,9 @@ const (
 	SettingCMFile     = "dhcp.cm_file"  // config name pattern for modems; {mac} is the 12 hex digits
 	SettingMTAFile    = "dhcp.mta_file" // config name pattern for MTAs
 	SettingWalledFile = "dhcp.walled_file"
+	// SettingRegisterFile names the config of unknown modems that may
+	// register themselves.
+	SettingRegisterFile = "dhcp.register_file"
 	SettingPktcRealm  = "pktc.realm"       // Kerberos realm (option 122.6)
 	SettingPktcProv   = "pktc.provisioner" // provisioning server, IPv4 or FQDN (option 122.3)
 )
@@ -57,6 +60,9 @@ const (
 	DefaultCMFile     = "cm/{mac}.cfg"
 	DefaultMTAFile    = "mta/{mac}.bin"
 	DefaultWalledFile = "cm/disabled.cfg"
+	// DefaultRegisterFile is the config of unknown modems on a network
+	// that lets them register themselves: one CPE, reaching only ip6m.
+	DefaultRegisterFile = "cm/register.cfg"
 )
 
 type modemInfo struct {
@@ -92,6 +98,9 @@ type network4 struct {
 	timeOffset  int32
 	domain      string
 	walled      bool // unknown/disabled modems get the walled-garden config
+	// selfRegister: unknown modems get the registration config, and a
+	// CPE behind one the registration portal (walled is set too).
+	selfRegister bool
 	broadcast   netip.Addr
 	maskBits    int
 	serverLocal bool // a server network: direct (non-relayed) clients
@@ -122,6 +131,8 @@ type snapshot struct {
 	cmFile     string
 	mtaFile    string
 	walledFile string
+	// registerFile is the config name of unknown modems that may register.
+	registerFile string
 	pktcRealm  string
 	pktcProv   string
 	pktcTimers pktcTimers
@@ -220,6 +231,7 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 	sn.cmFile = setting(SettingCMFile, DefaultCMFile)
 	sn.mtaFile = setting(SettingMTAFile, DefaultMTAFile)
 	sn.walledFile = setting(SettingWalledFile, DefaultWalledFile)
+	sn.registerFile = setting(SettingRegisterFile, DefaultRegisterFile)
 	sn.pktcRealm = setting(SettingPktcRealm, "BASIC.1")
 	sn.pktcProv = setting(SettingPktcProv, "")
 	asBackoff := setting(SettingPktcASBackoff, "")
@@ -285,6 +297,7 @@ func parseNetwork4(n store.Network) (*network4, error) {
 	nw := &network4{id: n.ID, cmtsID: n.CMTSID, name: n.Name, purpose: n.Purpose, prefix: p.Masked(), maskBits: p.Bits(),
 		leaseTime: time.Duration(n.LeaseTime) * time.Second, timeOffset: int32(n.TimeOffset), domain: n.Domain,
 		walled: n.UnknownPolicy == store.PolicyWalled, serverLocal: n.Purpose == store.PurposeServer}
+	nw.selfRegister = nw.walled && n.SelfRegister
 	nw.gateway, _ = netip.ParseAddr(n.Gateway)
 	for _, r := range n.Ranges {
 		a, err1 := netip.ParseAddr(r.First)

@@ -108,7 +108,7 @@ func (s *Server) offer(sn *snapshot, r Request4, d Decision, client string, req 
 	ls := s.leases
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if d.Kind == store.KindCPE && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
+	if d.Kind == store.KindCPE && d.Modem != nil && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
 		reason := fmt.Sprintf("modem %s already has %d CPEs (its plan allows %d)", d.Modem.macText, ls.cpeCount(d.Modem.id, client), d.MaxCPE)
 		s.refuseV4(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
 		return nil, drop("refused: %s", reason)
@@ -127,6 +127,14 @@ func (s *Server) offer(sn *snapshot, r Request4, d Decision, client string, req 
 	})
 	cp := *l
 	return &cp, nil
+}
+
+// modemIDOf is the id of the decision's modem, 0 for none.
+func modemIDOf(d Decision) int64 {
+	if d.Modem == nil {
+		return 0
+	}
+	return d.Modem.id
 }
 
 // fill sets a lease's identity from the request and the decision.
@@ -220,17 +228,19 @@ func (s *Server) request(ctx context.Context, sn *snapshot, in inbound4, r Reque
 		ls.mu.Unlock()
 		return s.nak(sn, in, want.String()+" is not available")
 	}
-	if d.Kind == store.KindCPE && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
+	if d.Kind == store.KindCPE && d.Modem != nil && ls.cpeCount(d.Modem.id, client) >= d.MaxCPE {
 		reason := fmt.Sprintf("modem %s already has %d CPEs (its plan allows %d)", d.Modem.macText, ls.cpeCount(d.Modem.id, client), d.MaxCPE)
 		ls.mu.Unlock()
 		s.refuseV4(r, Decision{Kind: d.Kind, Modem: d.Modem, Refuse: reason})
 		return s.nak(sn, in, reason)
 	}
 	event := store.EventGrant
-	if l != nil && l.ip == want && l.state == store.StateActive && l.expires.After(now) {
+	if l != nil && l.ip == want && l.state == store.StateActive && l.expires.After(now) && l.modemID == modemIDOf(d) {
+		// The same holding; one whose modem changed (a CPE whose modem
+		// was registered from the portal) is granted anew.
 		event = store.EventRenew
 	}
-	lt := leaseTime(d.Network, req)
+	lt := decisionLeaseTime(d, req)
 	l = ls.bind(want, client, func(l *lease) {
 		if event == store.EventGrant {
 			s.fill(l, r, d, req, now)
@@ -333,6 +343,19 @@ func leaseTime(nw *network4, req *dhcpv4.DHCPv4) time.Duration {
 	return lt
 }
 
+// portalLease is the longest lease of a CPE on the registration portal:
+// short, so that once its modem is registered it soon gets a real one.
+const portalLease = 5 * time.Minute
+
+// decisionLeaseTime is leaseTime, capped for the registration portal.
+func decisionLeaseTime(d Decision, req *dhcpv4.DHCPv4) time.Duration {
+	lt := leaseTime(d.Network, req)
+	if d.Portal {
+		lt = min(lt, portalLease)
+	}
+	return lt
+}
+
 // serverID is the server identifier for a reply: the configured one, else
 // the address the request arrived on.
 func (s *Server) serverID(sn *snapshot, in inbound4) netip.Addr {
@@ -358,7 +381,7 @@ func (s *Server) reply(sn *snapshot, in inbound4, d Decision, l *lease, mt dhcpv
 		resp.YourIPAddr = l.ip.AsSlice()
 		lt := l.expires.Sub(now)
 		if mt == dhcpv4.MessageTypeOffer {
-			lt = leaseTime(nw, req)
+			lt = decisionLeaseTime(d, req)
 		}
 		secs := uint32(max(lt/time.Second, 1))
 		resp.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionIPAddressLeaseTime, u32(secs)))
@@ -369,7 +392,12 @@ func (s *Server) reply(sn *snapshot, in inbound4, d Decision, l *lease, mt dhcpv
 	if nw.gateway.IsValid() {
 		resp.UpdateOption(dhcpv4.OptRouter(nw.gateway.AsSlice()))
 	}
-	if len(nw.dns) > 0 {
+	switch {
+	case d.Portal:
+		// Every name this CPE looks up leads to ip6m's registration page
+		// (the DNS relay on the server's address answers so).
+		resp.UpdateOption(dhcpv4.OptDNS(sid.AsSlice()))
+	case len(nw.dns) > 0:
 		resp.UpdateOption(dhcpv4.OptDNS(ips(nw.dns)...))
 	}
 	if nw.domain != "" {

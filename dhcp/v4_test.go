@@ -496,3 +496,73 @@ func TestPreviewWithClientID(t *testing.T) {
 		t.Fatalf("preview %+v, want the lease %s", p, ip4(ack.YourIPAddr))
 	}
 }
+
+// TestSelfRegistration: on a CM network that lets unknown modems register,
+// an unknown modem gets the registration config and a CPE behind it a
+// short lease whose DNS is ip6m (the registration portal); once the modem
+// is in the inventory, the CPE's next request is an ordinary CPE grant
+// behind it.
+func TestSelfRegistration(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	nets, _ := f.st.ListNetworks(ctx, f.cmts.ID)
+	for _, n := range nets {
+		if n.Purpose == store.PurposeCM && n.Family == 4 {
+			n.SelfRegister = true
+			if err := f.st.UpdateNetwork(ctx, "t", &n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := f.srv.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	unknown := mustMAC("00:00:ca:11:22:33")
+	if _, ack := f.dora(t, discover(t, unknown, giCM, unknown, "docsis3.0")); ack == nil || ack.BootFileName != DefaultRegisterFile {
+		t.Fatalf("unknown modem on a self-registration network: %v, want an address and %s", ack, DefaultRegisterFile)
+	}
+	// A disabled modem still gets the walled garden, not registration.
+	if _, ack := f.dora(t, discover(t, macDisabled, giCM, macDisabled, "docsis3.0")); ack == nil || ack.BootFileName != DefaultWalledFile {
+		t.Fatalf("disabled modem: %v, want %s", ack, DefaultWalledFile)
+	}
+	cpe := mustMAC("02:00:00:00:00:42")
+	_, ack := f.dora(t, discover(t, cpe, giCPE, unknown, ""))
+	if ack == nil {
+		t.Fatal("a CPE behind a modem that may register got nothing")
+	}
+	ip := ip4(ack.YourIPAddr)
+	if dns := ack.DNS(); len(dns) != 1 || dns[0].String() != "10.0.0.10" {
+		t.Errorf("portal CPE's DNS %v, want the server 10.0.0.10", dns)
+	}
+	if lt := ack.IPAddressLeaseTime(0); lt > portalLease || lt == 0 {
+		t.Errorf("portal CPE's lease %v, want at most %v", lt, portalLease)
+	}
+	l, err := f.st.Lease4ByIP(ctx, ip.String())
+	if err != nil || l.Kind != store.KindCPE || l.ModemID != 0 {
+		t.Fatalf("portal lease %+v, %v; want a CPE lease with no modem", l, err)
+	}
+
+	// The customer registers the modem; the CPE renews.
+	m := store.Modem{MAC: macText(unknown), PlanID: f.plan.ID, CMTSID: f.cmts.ID, Enabled: true}
+	if err := f.st.CreateModem(ctx, "portal", &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	renew, _ := dhcpv4.NewRenewFromAck(ack, dhcpv4.WithRelay(giCPE.AsSlice()), dhcpv4.WithOption(rai("cable1/0/0:1", unknown)))
+	r := f.handle(t, renew)
+	if r == nil || r.MessageType() != dhcpv4.MessageTypeAck {
+		t.Fatalf("renewal after registration: %v", r)
+	}
+	if dns := r.DNS(); len(dns) != 1 || dns[0].String() != "10.0.0.53" {
+		t.Errorf("registered CPE's DNS %v, want the network's 10.0.0.53", dns)
+	}
+	h, _ := f.st.AddressHistory(ctx, ip.String(), 5)
+	if len(h) != 2 || h[0].Event != store.EventGrant || h[0].ModemMAC != m.MAC || h[1].ModemMAC != "" {
+		t.Errorf("history %+v, want the portal lease and a new grant behind the registered modem", h)
+	}
+	if l, _ := f.st.Lease4ByIP(ctx, ip.String()); l.ModemID != m.ID {
+		t.Errorf("lease after registration %+v, want it behind modem %d", l, m.ID)
+	}
+}

@@ -49,11 +49,79 @@ const (
 	SettingMTAFile      = "dhcp.mta_file"      // config name of an MTA
 	SettingWalledFile   = "dhcp.walled_file"   // config of unknown and disabled modems
 	SettingWalledConfig = "tftp.walled_config" // config text of the walled garden; empty: WalledConfig
+	// The config of unknown modems that may register themselves, and its
+	// text (empty: RegisterConfig); the server's address fills it in.
+	SettingRegisterFile   = "dhcp.register_file"
+	SettingRegisterConfig = "tftp.register_config"
+	SettingServerIPv4     = "server.ipv4"
 
-	DefaultCMFile     = "cm/{mac}.cfg"
-	DefaultMTAFile    = "mta/{mac}.bin"
-	DefaultWalledFile = "cm/disabled.cfg"
+	DefaultCMFile       = "cm/{mac}.cfg"
+	DefaultMTAFile      = "mta/{mac}.bin"
+	DefaultWalledFile   = "cm/disabled.cfg"
+	DefaultRegisterFile = "cm/register.cfg"
 )
+
+// RegisterConfig is the config of an unknown modem that may register
+// itself: one CPE, whose traffic the modem's IP filters confine to DHCP and
+// to ip6m (DNS, which answers every name with the registration page, and
+// the page itself on port 80); everything else is dropped at the modem.
+// {{index .Plan "Server"}} is the server's IPv4 address (setting
+// server.ipv4).
+const RegisterConfig = `Main
+{
+	NetworkAccess 1;
+	MaxCPE 1;
+	UsServiceFlow
+	{
+		UsServiceFlowRef 1;
+		QosParamSetType 7;
+		MaxRateSustained 256000;
+	}
+	DsServiceFlow
+	{
+		DsServiceFlowRef 2;
+		QosParamSetType 7;
+		MaxRateSustained 1024000;
+	}
+	/* Anything not accepted below is dropped. */
+	SnmpMibObject docsDevFilterIpDefault.0 Integer 1; /* discard */
+	/* From the CPE: DHCP to anyone (its DISCOVER is a broadcast). */
+	SnmpMibObject docsDevFilterIpStatus.1 Integer 4; /* createAndGo */
+	SnmpMibObject docsDevFilterIpControl.1 Integer 2; /* accept */
+	SnmpMibObject docsDevFilterIpIfIndex.1 Integer 1; /* the CPE side */
+	SnmpMibObject docsDevFilterIpDirection.1 Integer 1; /* inbound */
+	SnmpMibObject docsDevFilterIpBroadcast.1 Integer 2; /* false: every packet */
+	SnmpMibObject docsDevFilterIpProtocol.1 Integer 17; /* UDP */
+	SnmpMibObject docsDevFilterIpDestPortLow.1 Integer 67;
+	SnmpMibObject docsDevFilterIpDestPortHigh.1 Integer 67;
+	/* From the CPE: anything to ip6m (DNS and the registration page). */
+	SnmpMibObject docsDevFilterIpStatus.2 Integer 4;
+	SnmpMibObject docsDevFilterIpControl.2 Integer 2;
+	SnmpMibObject docsDevFilterIpIfIndex.2 Integer 1;
+	SnmpMibObject docsDevFilterIpDirection.2 Integer 1;
+	SnmpMibObject docsDevFilterIpBroadcast.2 Integer 2;
+	SnmpMibObject docsDevFilterIpDaddr.2 IPAddress {{index .Plan "Server"}};
+	SnmpMibObject docsDevFilterIpDmask.2 IPAddress 255.255.255.255;
+	SnmpMibObject docsDevFilterIpProtocol.2 Integer 256; /* any */
+	/* To the CPE: DHCP answers and what ip6m sends. */
+	SnmpMibObject docsDevFilterIpStatus.3 Integer 4;
+	SnmpMibObject docsDevFilterIpControl.3 Integer 2;
+	SnmpMibObject docsDevFilterIpIfIndex.3 Integer 1;
+	SnmpMibObject docsDevFilterIpDirection.3 Integer 2; /* outbound */
+	SnmpMibObject docsDevFilterIpBroadcast.3 Integer 2;
+	SnmpMibObject docsDevFilterIpProtocol.3 Integer 17;
+	SnmpMibObject docsDevFilterIpSourcePortLow.3 Integer 67;
+	SnmpMibObject docsDevFilterIpSourcePortHigh.3 Integer 67;
+	SnmpMibObject docsDevFilterIpStatus.4 Integer 4;
+	SnmpMibObject docsDevFilterIpControl.4 Integer 2;
+	SnmpMibObject docsDevFilterIpIfIndex.4 Integer 1;
+	SnmpMibObject docsDevFilterIpDirection.4 Integer 2;
+	SnmpMibObject docsDevFilterIpBroadcast.4 Integer 2;
+	SnmpMibObject docsDevFilterIpSaddr.4 IPAddress {{index .Plan "Server"}};
+	SnmpMibObject docsDevFilterIpSmask.4 IPAddress 255.255.255.255;
+	SnmpMibObject docsDevFilterIpProtocol.4 Integer 256;
+}
+`
 
 // WalledConfig is the walled-garden config: network access off for the
 // CPEs, one small service flow each way so that the modem registers and
@@ -123,6 +191,12 @@ type view struct {
 	walled    string
 	walledT   *planTmpl
 	walledErr error       // the walled text does not parse
+	// The registration config: its name, template, and the server's
+	// address it is filled in with.
+	register    string
+	registerT   *planTmpl
+	registerErr error
+	server      string
 	noKey     atomic.Bool // the empty-key warning was logged for this version
 
 	mu      sync.Mutex
@@ -164,6 +238,10 @@ func (b *builder) build(ctx context.Context, name string, from netip.Addr) (buil
 	}
 	if name == vw.walled {
 		data, err := b.walled(ctx, vw, from)
+		return built{data: data, kind: "walled"}, err
+	}
+	if name == vw.register {
+		data, err := b.registration(ctx, vw, from)
 		return built{data: data, kind: "walled"}, err
 	}
 	if mac, ok := matchPattern(vw.cm, name); ok {
@@ -235,6 +313,9 @@ func (b *builder) currentView(ctx context.Context) (*view, error) {
 	nv.mta = setting(SettingMTAFile, DefaultMTAFile)
 	nv.walled = setting(SettingWalledFile, DefaultWalledFile)
 	text := setting(SettingWalledConfig, WalledConfig)
+	nv.register = setting(SettingRegisterFile, DefaultRegisterFile)
+	regText := setting(SettingRegisterConfig, RegisterConfig)
+	nv.server = setting(SettingServerIPv4, "")
 	if err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
@@ -243,6 +324,13 @@ func (b *builder) currentView(ctx context.Context) (*view, error) {
 	if nv.walledT, err = b.template(-1, "walled garden", text); err != nil {
 		nv.walledErr = fmt.Errorf("setting %s: %w", SettingWalledConfig, err)
 	}
+	if nv.registerT, err = b.template(0, "registration", regText); err != nil {
+		nv.registerErr = fmt.Errorf("setting %s: %w", SettingRegisterConfig, err)
+	}
+	if a, perr := netip.ParseAddr(nv.server); nv.registerErr == nil && (perr != nil || !a.Is4()) {
+		nv.registerErr = fmt.Errorf("the registration config needs the server's IPv4 address (setting %s), which the modem lets the CPE reach", SettingServerIPv4)
+	}
+	err = nil
 	b.mu.Lock()
 	if b.view == nil || b.view.version != v {
 		b.view = nv
@@ -484,6 +572,28 @@ func (b *builder) walled(ctx context.Context, vw *view, from netip.Addr) ([]byte
 	opts := docsiscfg.Options{Key: key}
 	b.stamp(&opts, &ck, from)
 	return b.compile(ck.String(), vw.walledT, docsiscfg.Vars{MaxCPE: 1}, opts)
+}
+
+// registration answers the registration config's name: the walled
+// garden's key and stamps, the server's address filled in.
+func (b *builder) registration(ctx context.Context, vw *view, from netip.Addr) ([]byte, error) {
+	if vw.registerErr != nil {
+		return nil, vw.registerErr
+	}
+	key, err := b.walledKey(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	var ck strings.Builder
+	ck.WriteString("register|")
+	ck.WriteString(strconv.FormatUint(vw.registerT.id, 10))
+	ck.WriteByte('|')
+	ck.WriteString(vw.server)
+	ck.WriteByte('|')
+	ck.WriteString(identity(docsiscfg.Vars{}, key))
+	opts := docsiscfg.Options{Key: key}
+	b.stamp(&opts, &ck, from)
+	return b.compile(ck.String(), vw.registerT, docsiscfg.Vars{MaxCPE: 1, Plan: map[string]string{"Server": vw.server}}, opts)
 }
 
 func (b *builder) walledKey(ctx context.Context, from netip.Addr) ([]byte, error) {

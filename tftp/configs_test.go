@@ -619,3 +619,40 @@ func TestPreviewPlan(t *testing.T) {
 		t.Error("a preview for an unknown modem succeeded")
 	}
 }
+
+// TestRegistrationConfig: an unknown modem that may register gets one CPE
+// whose traffic its filters confine to DHCP and the server; without the
+// server's address the config cannot be built, and says why.
+func TestRegistrationConfig(t *testing.T) {
+	st := openStore(t, 10)
+	ctx := context.Background()
+	err := st.CommitLeases(ctx, store.LeaseOp{Event: store.EventGrant, V4: &store.Lease4{
+		IP: "127.0.0.5", MAC: "02:99:00:00:00:01", Kind: store.KindUnknown, State: store.StateActive, GiAddr: "10.20.0.1",
+		Starts: time.Now(), Ends: time.Now().Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmts, _ := st.ListCMTS(ctx)
+	key2 := []byte(cmts[1].SharedSecret)
+	if err := st.SetSetting(ctx, "test", SettingServerIPv4, ""); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{Source: st})
+	if res := rawGet(t, s.Addr(), "127.0.0.5", DefaultRegisterFile); res.errMsg != "cannot build this file now" {
+		t.Errorf("registration config without server.ipv4: %+v", res)
+	}
+	if err := st.SetSetting(ctx, "test", SettingServerIPv4, "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	res := rawGet(t, s.Addr(), "127.0.0.5", DefaultRegisterFile)
+	if res.errCode != 0 {
+		t.Fatalf("ERROR %s", res.errMsg)
+	}
+	text := checkCM(t, res.data, key2)
+	for _, want := range []string{"NetworkAccess 1;", "MaxCPE 1;", "docsDevFilterIpDefault.0 Integer 1;",
+		"docsDevFilterIpDaddr.2 IPAddress 10.0.0.1;", "docsDevFilterIpSaddr.4 IPAddress 10.0.0.1;", "docsDevFilterIpDestPortLow.1 Integer 67;"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("registration config lacks %q:\n%s", want, text)
+		}
+	}
+}
