@@ -197,12 +197,12 @@ func (s *Server) apiPlanDiff(w http.ResponseWriter, r *http.Request) error {
 // check every API save of a plan passes (its templates compile).
 func (s *Server) apiPlanRollback(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	var req rollbackRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
 	id, err := apiID(r)
 	if err != nil {
+		return err
+	}
+	var req rollbackRequest
+	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	if req.Version < 1 {
@@ -232,12 +232,12 @@ func (s *Server) apiPlanRollback(w http.ResponseWriter, r *http.Request) error {
 // apiPlanPreview compiles the plan (or one of its versions) for a modem,
 // as the plan page's preview does.
 func (s *Server) apiPlanPreview(w http.ResponseWriter, r *http.Request) error {
-	var req previewRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
 	id, err := apiID(r)
 	if err != nil {
+		return err
+	}
+	var req previewRequest
+	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	if req.Version < 0 {
