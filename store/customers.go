@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"net/mail"
 	"strings"
@@ -103,6 +104,20 @@ func (s *Store) DeleteCustomer(ctx context.Context, actor string, id int64) erro
 }
 func (s *Store) GetCustomer(ctx context.Context, id int64) (Customer, error) {
 	return customerTable.get(ctx, s.read, id)
+}
+
+// CustomerByAccount finds the customer whose account number is exactly
+// account (surrounding spaces ignored).
+func (s *Store) CustomerByAccount(ctx context.Context, account string) (Customer, error) {
+	account = strings.TrimSpace(account)
+	list, err := customerTable.list(ctx, s.read, "account = ?", "", account)
+	if err != nil {
+		return Customer{}, err
+	}
+	if len(list) == 0 {
+		return Customer{}, fmt.Errorf("customer %q: %w", account, ErrNotFound)
+	}
+	return list[0], nil
 }
 
 // ListCustomers returns one page of customers whose account or name

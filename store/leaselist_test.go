@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,5 +87,114 @@ func TestLeaseHistoryByCustomer(t *testing.T) {
 	h, err = s.LeaseHistory(ctx, HistoryQuery{CustomerID: f.customer.ID, At: day.Add(30 * time.Minute)})
 	if err != nil || len(h) != 0 {
 		t.Fatalf("history of the customer on the first day = %+v, %v", h, err)
+	}
+}
+
+// TestLeaseHistoryByCustomerAfterMove: a lease granted while the modem was
+// customer A's is found by A's account after the modem moved to B, and is
+// not B's; B's own lease after the move is B's alone.
+func TestLeaseHistoryByCustomerAfterMove(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Options{})
+	f := newFixture(t, s)
+	a := f.customer
+	b := Customer{Account: "C200002", Name: "Kiss Béla"}
+	if err := s.CreateCustomer(ctx, "test", &b); err != nil {
+		t.Fatal(err)
+	}
+	m := mustCreateModem(t, s, f.modem("44:32:c8:21:09:e7"))
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	grant := func(ip string, customer int64, at time.Time) LeaseOp {
+		return LeaseOp{Event: EventGrant, ModemMAC: m.MAC, CustomerID: customer, V4: &Lease4{
+			IP: ip, MAC: "02:00:00:00:00:01", Kind: KindCPE, State: StateActive, ModemID: m.ID, Starts: at, Ends: at.Add(time.Hour)}}
+	}
+	if err := s.CommitLeases(ctx, grant("100.64.0.1", a.ID, day)); err != nil {
+		t.Fatal(err)
+	}
+	m.CustomerID = b.ID
+	if err := s.UpdateModem(ctx, "test", &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitLeases(ctx, grant("100.64.0.2", b.ID, day.Add(24*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		who  Customer
+		at   time.Time
+		want []string
+	}{
+		{a, time.Time{}, []string{"100.64.0.1"}},
+		{a, day.Add(30 * time.Minute), []string{"100.64.0.1"}},
+		{b, time.Time{}, []string{"100.64.0.2"}},
+		{b, day.Add(30 * time.Minute), nil},
+	} {
+		h, err := s.LeaseHistory(ctx, HistoryQuery{CustomerID: tc.who.ID, At: tc.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range h {
+			got = append(got, e.Address)
+			if e.CustomerID != tc.who.ID {
+				t.Errorf("%s: a row of customer %d", tc.who.Account, e.CustomerID)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("history of %s at %v = %v, want %v", tc.who.Account, tc.at, got, tc.want)
+		}
+	}
+}
+
+// TestLeaseHistoryByCustomerUsesIndex: the search by customer reads the
+// customer's rows through lease_history_customer, newest first, without
+// a sort or a scan of the table.
+func TestLeaseHistoryByCustomerUsesIndex(t *testing.T) {
+	s := newTestStore(t, Options{})
+	for _, at := range []string{"", " AND starts <= 5 AND ends >= 5"} {
+		rows, err := s.read.Query("EXPLAIN QUERY PLAN SELECT at, address, mac FROM lease_history WHERE customer_id = 1" + at + " ORDER BY starts DESC, id DESC LIMIT 10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		got := strings.Join(plan, "; ")
+		if !strings.Contains(got, "USING INDEX lease_history_customer") || strings.Contains(got, "TEMP B-TREE") {
+			t.Errorf("query plan%s: %s", at, got)
+		}
+	}
+}
+
+func TestCustomerByAccount(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Options{})
+	// More customers whose accounts contain "C1" than a search page
+	// holds, all sorting by name before the exact one.
+	for i := range 30 {
+		c := Customer{Account: "C1" + strings.Repeat("0", 3) + string(rune('A'+i%26)) + string(rune('a'+i/26)), Name: "Aaa " + string(rune('A'+i%26))}
+		if err := s.CreateCustomer(ctx, "test", &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exact := Customer{Account: "C1", Name: "Zöld Zoltán"}
+	if err := s.CreateCustomer(ctx, "test", &exact); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CustomerByAccount(ctx, " C1 ")
+	if err != nil || got.ID != exact.ID {
+		t.Fatalf("CustomerByAccount(C1) = %+v, %v", got, err)
+	}
+	if _, err := s.CustomerByAccount(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another case: %v, want ErrNotFound", err)
+	}
+	if _, err := s.CustomerByAccount(ctx, "C"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a part of accounts: %v, want ErrNotFound", err)
 	}
 }

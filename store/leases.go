@@ -508,9 +508,11 @@ type HistoryEntry struct {
 type HistoryQuery struct {
 	Address string
 	MAC     string
-	// CustomerID selects the leases held for the customer, through the
-	// modems the customer has now (the history's modem_mac index); a modem
-	// since taken from the customer is not searched.
+	// CustomerID selects the leases granted while the device's modem
+	// belonged to the customer, as recorded with each lease: a modem that
+	// has since moved to another customer keeps its earlier leases here,
+	// and one that moved to this customer brings none of its earlier
+	// owner's.
 	CustomerID int64
 	At         time.Time
 	Limit      int
@@ -531,10 +533,8 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		}
 		conds, args = append(conds, "id IN (SELECT id FROM lease_history WHERE mac = ? UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
 	case q.CustomerID != 0:
-		// The customer as recorded at the time, so a modem that moved to
-		// this customer does not bring its earlier owner's leases along.
-		conds = append(conds, "modem_mac IN (SELECT mac FROM modems WHERE customer_id = ?) AND customer_id = ?")
-		args = append(args, q.CustomerID, q.CustomerID)
+		// The customer as recorded at the time (lease_history_customer).
+		conds, args = append(conds, "customer_id = ?"), append(args, q.CustomerID)
 	default:
 		return nil, errors.New("lease history: give an address, a MAC or a customer")
 	}

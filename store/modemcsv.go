@@ -50,6 +50,14 @@ type ImportReport struct {
 	Created, Updated, Unchanged, Errors int
 }
 
+// ImportFileError is a problem with an import file itself rather than with
+// one of its lines (its header, its quoting, its length): nothing was
+// imported.
+type ImportFileError struct{ Err error }
+
+func (e *ImportFileError) Error() string { return e.Err.Error() }
+func (e *ImportFileError) Unwrap() error { return e.Err }
+
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("dry run")
 
@@ -60,12 +68,12 @@ var errDryRun = errors.New("dry run")
 // report says per line what an import would do (lines are checked in order
 // against the lines before them, exactly as the import would). A problem
 // with the file itself (no header, an unknown column, no mac column, more
-// than MaxImportRows lines) is an error and nothing is written.
+// than MaxImportRows lines) is an *ImportFileError and nothing is written.
 func (s *Store) ImportModemsCSV(ctx context.Context, actor string, r io.Reader, dryRun bool) (ImportReport, error) {
 	rep := ImportReport{DryRun: dryRun}
 	cr, cols, err := openModemCSV(r)
 	if err != nil {
-		return rep, err
+		return rep, &ImportFileError{err}
 	}
 	err = s.inventoryTx(ctx, func(tx *sql.Tx) error {
 		im := modemImporter{s: s, tx: tx, actor: actor, cols: cols, seen: map[string]int{}}
@@ -78,11 +86,11 @@ func (s *Store) ImportModemsCSV(ctx context.Context, actor string, r io.Reader, 
 				break
 			}
 			if err != nil {
-				return err // a csv.ParseError names its line
+				return &ImportFileError{err} // a csv.ParseError names its line
 			}
 			line, _ := cr.FieldPos(0)
 			if n >= MaxImportRows {
-				return fmt.Errorf("line %d: more than %d modems in one file; split it", line, MaxImportRows)
+				return &ImportFileError{fmt.Errorf("line %d: more than %d modems in one file; split it", line, MaxImportRows)}
 			}
 			if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 				continue // a blank line

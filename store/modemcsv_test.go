@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -139,8 +140,9 @@ func TestImportModemsCSVFileErrors(t *testing.T) {
 		{"mac,MAC\n", `column "mac" twice`},
 	} {
 		_, err := s.ImportModemsCSV(ctx, "t", strings.NewReader(tc.in), false)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("import %q: %v, want an error with %q", tc.in, err, tc.want)
+		var ferr *ImportFileError
+		if !errors.As(err, &ferr) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("import %q: %v, want an ImportFileError with %q", tc.in, err, tc.want)
 		}
 	}
 	if _, total, _ := s.ListModems(ctx, ModemFilter{}, Page{}); total != 0 {

@@ -237,6 +237,11 @@ type planJSON struct {
 	Updated     time.Time `json:"updated"`
 }
 
+func planOut(p store.Plan) planJSON {
+	return planJSON{ID: p.ID, Name: p.Name, Description: p.Description, Config: p.Config, MTAConfig: p.MTAConfig, MaxCPE: p.MaxCPE,
+		Created: p.Created, Updated: p.Updated}
+}
+
 type customerJSON struct {
 	ID      int64     `json:"id"`
 	Account string    `json:"account"`
@@ -264,6 +269,15 @@ type modemJSON struct {
 	Notes      string    `json:"notes"`
 	Created    time.Time `json:"created"`
 	Updated    time.Time `json:"updated"`
+}
+
+// modemFilters are the query parameters that narrow the modem list and its
+// CSV export.
+var modemFilters = []string{"q", "cmts_id", "plan_id", "customer_id", "enabled"}
+
+// apiModemFilter reads modemFilters.
+func apiModemFilter(p *params) store.ModemFilter {
+	return store.ModemFilter{Query: p.str("q"), CMTSID: p.id("cmts_id"), PlanID: p.id("plan_id"), CustomerID: p.id("customer_id"), Enabled: p.boolean("enabled")}
 }
 
 type mtaJSON struct {
@@ -402,10 +416,7 @@ func (s *Server) apiEntities() []registrarAPI {
 				}
 				return nil
 			},
-			out: func(p store.Plan) planJSON {
-				return planJSON{ID: p.ID, Name: p.Name, Description: p.Description, Config: p.Config, MTAConfig: p.MTAConfig, MaxCPE: p.MaxCPE,
-					Created: p.Created, Updated: p.Updated}
-			},
+			out: planOut,
 			in: func(d planJSON, p *store.Plan) {
 				p.Name, p.Description, p.Config, p.MTAConfig, p.MaxCPE = d.Name, d.Description, d.Config, d.MTAConfig, d.MaxCPE
 			},
@@ -435,9 +446,9 @@ func (s *Server) apiEntities() []registrarAPI {
 		},
 		&apiResource[store.Modem, modemJSON]{
 			name: "modems", readRole: store.RoleViewer, writeRole: store.RoleOperator,
-			filters: []string{"q", "cmts_id", "plan_id", "customer_id", "enabled"},
+			filters: modemFilters,
 			list: func(ctx context.Context, p *params, page store.Page) ([]store.Modem, int, error) {
-				f := store.ModemFilter{Query: p.str("q"), CMTSID: p.id("cmts_id"), PlanID: p.id("plan_id"), CustomerID: p.id("customer_id"), Enabled: p.boolean("enabled")}
+				f := apiModemFilter(p)
 				if err := p.err(); err != nil {
 					return nil, 0, err
 				}

@@ -1,11 +1,18 @@
 package ui
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"ip6m/store"
 )
 
 // metricsAnswer is a modem's series over a range, in the graphs' units.
@@ -130,4 +137,93 @@ func modemGraphNames() []string {
 		out = append(out, g.Metric)
 	}
 	return out
+}
+
+// apiMaxCSV bounds an imported CSV file.
+const apiMaxCSV = 16 << 20
+
+// apiModemsCSV exports the modems the list's filters select as the CSV
+// file the import reads back (and the UI's export writes).
+func (s *Server) apiModemsCSV(w http.ResponseWriter, r *http.Request) error {
+	p := queryParams(r, modemFilters...)
+	f := apiModemFilter(p)
+	if err := p.err(); err != nil {
+		return err
+	}
+	// Written whole before it is sent, so that a failure half-way is an
+	// error answer rather than a file that silently ends early.
+	var buf bytes.Buffer
+	if err := s.st.ExportModemsCSV(r.Context(), &buf, f); err != nil {
+		return err
+	}
+	csvHeaders(w, "modems")
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// importRowJSON is what the import did (or would do) with one line.
+type importRowJSON struct {
+	Line    int      `json:"line"`
+	MAC     string   `json:"mac"`
+	Result  string   `json:"result"`
+	Reason  string   `json:"reason"`
+	Changes []string `json:"changes"`
+}
+
+// importReportJSON is a CSV import's report.
+type importReportJSON struct {
+	DryRun    bool            `json:"dry_run"`
+	Created   int             `json:"created"`
+	Updated   int             `json:"updated"`
+	Unchanged int             `json:"unchanged"`
+	Errors    int             `json:"errors"`
+	Rows      []importRowJSON `json:"rows"`
+}
+
+// apiModemImport creates or updates modems from a CSV body, as the UI's
+// import does: each line validated and audited, the lines with errors
+// skipped and reported; with dry_run=true nothing is written and the report
+// says what an import would do.
+func (s *Server) apiModemImport(w http.ResponseWriter, r *http.Request) error {
+	p := queryParams(r, "dry_run")
+	dry := p.boolean("dry_run")
+	if err := p.err(); err != nil {
+		return err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "text/csv" && mt != "text/plain") {
+			return &apiError{Status: http.StatusUnsupportedMediaType, Code: codeMediaType, Message: "send the file as text/csv"}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apiMaxCSV))
+	var big *http.MaxBytesError
+	switch {
+	case errors.As(err, &big):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge, Message: fmt.Sprintf("the file is larger than %d MiB; split it", apiMaxCSV>>20)}
+	case err != nil:
+		return badRequest("the body could not be read: "+err.Error(), nil)
+	}
+	user := apiUser(r).Name
+	rep, err := s.st.ImportModemsCSV(r.Context(), user, bytes.NewReader(body), dry != nil && *dry)
+	var ferr *store.ImportFileError
+	switch {
+	case errors.As(err, &ferr):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidation, Message: "nothing was imported: " + err.Error()}
+	case err != nil:
+		return err
+	}
+	if !rep.DryRun {
+		s.log.Info("modems imported", "created", rep.Created, "updated", rep.Updated, "errors", rep.Errors, "user", user)
+	}
+	ans := importReportJSON{DryRun: rep.DryRun, Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Errors: rep.Errors,
+		Rows: make([]importRowJSON, len(rep.Rows))}
+	for i, row := range rep.Rows {
+		ans.Rows[i] = importRowJSON{Line: row.Line, MAC: row.MAC, Result: row.Result, Reason: row.Reason, Changes: row.Changes}
+		if ans.Rows[i].Changes == nil {
+			ans.Rows[i].Changes = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
 }

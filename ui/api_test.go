@@ -50,12 +50,23 @@ func (c apiClient) do(method, path string, body any) (int, []byte, http.Header) 
 		}
 		rd = bytes.NewReader(js)
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
+	ct := ""
+	if rd != nil {
+		ct = "application/json"
+	}
+	return c.send(method, path, ct, rd)
+}
+
+// send sends body as contentType ("": no body and no Content-Type) and
+// returns the status, the body and the headers.
+func (c apiClient) send(method, path, contentType string, body io.Reader) (int, []byte, http.Header) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -85,6 +96,14 @@ func (c apiClient) json(method, path string, body any, want int, out any) {
 		if err := json.Unmarshal(b, out); err != nil {
 			c.t.Fatalf("%s %s: %v in %s", method, path, err, b)
 		}
+	}
+}
+
+// decodeJSON decodes an answer's body into out.
+func decodeJSON(t testing.TB, b []byte, out any) {
+	t.Helper()
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%v in %s", err, b)
 	}
 }
 
@@ -121,9 +140,10 @@ func newAPITest(t testing.TB, modems int) (*Server, *httptest.Server, *store.Sto
 	return s, ts, st, clients
 }
 
-// apiPath fills a route pattern's {id} with id.
+// apiPath fills a route pattern's {id} (and a plan version's {v}) with id.
 func apiPath(pattern string, id int64) string {
-	return strings.ReplaceAll(pattern, "{id}", strconv.FormatInt(id, 10))
+	n := strconv.FormatInt(id, 10)
+	return strings.NewReplacer("{id}", n, "{v}", n).Replace(pattern)
 }
 
 // TestAPIAuth walks every API route: without a token, with a wrong,
@@ -519,6 +539,64 @@ func TestAPILeaseHistory(t *testing.T) {
 	}
 	if code, _, _ := c.do("GET", "/api/v1/leases/v4?ip=2001:db8::1", nil); code != 400 {
 		t.Errorf("a v6 address in the v4 list: %d, want 400", code)
+	}
+}
+
+// TestAPILeaseHistoryByCustomer: a customer's history holds the leases
+// granted while a modem was theirs, also after the modem moved to another
+// customer; and an account is found exactly, even when more than a page of
+// other accounts contain it and sort before it.
+func TestAPILeaseHistoryByCustomer(t *testing.T) {
+	_, _, st, clients := newAPITest(t, 3)
+	ctx := context.Background()
+	m, _ := st.ModemByMAC(ctx, "44:32:c8:21:09:e7")
+	a, _ := st.GetCustomer(ctx, m.CustomerID)
+	b := store.Customer{Account: "C7", Name: "Zöld Zoltán"}
+	if err := st.CreateCustomer(ctx, "test", &b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 25 {
+		c := store.Customer{Account: fmt.Sprintf("C7%02d", i), Name: fmt.Sprintf("Aaron %02d", i)}
+		if err := st.CreateCustomer(ctx, "test", &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	grant := func(ip string, customer int64, at time.Time) store.LeaseOp {
+		return store.LeaseOp{Event: store.EventGrant, ModemMAC: m.MAC, CustomerID: customer, V4: &store.Lease4{IP: ip, MAC: "44:32:c8:21:09:e9",
+			Kind: store.KindCPE, State: store.StateActive, ModemID: m.ID, Starts: at, Ends: at.Add(12 * time.Hour)}}
+	}
+	if err := st.CommitLeases(ctx, grant("100.64.7.1", a.ID, day)); err != nil {
+		t.Fatal(err)
+	}
+	op := clients[store.RoleOperator]
+	op.json("PATCH", apiPath("/api/v1/modems/{id}", m.ID), map[string]any{"customer_id": b.ID}, 200, nil)
+	if err := st.CommitLeases(ctx, grant("100.64.7.2", b.ID, day.Add(48*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	c := clients[store.RoleViewer]
+	for _, tc := range []struct {
+		q       string
+		want    string // the addresses, newest first
+		account string // every row's customer
+	}{
+		{a.Account, "100.64.7.1", a.Account},
+		{a.Account + "&at=2026-11-01T06:00", "100.64.7.1", a.Account},
+		{"C7", "100.64.7.2", "C7"},
+		{"C7&at=2026-11-01T06:00", "", ""},
+	} {
+		var ans historyAnswer
+		c.json("GET", "/api/v1/leases/history?q="+tc.q, nil, 200, &ans)
+		var got []string
+		for _, h := range ans.Items {
+			got = append(got, h.Address)
+			if h.Customer == nil || h.Customer.Account != tc.account {
+				t.Errorf("q=%s: %s is shown as %+v's, want %s's", tc.q, h.Address, h.Customer, tc.account)
+			}
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("q=%s: %v, want %s", tc.q, got, tc.want)
+		}
 	}
 }
 

@@ -119,6 +119,11 @@ func (s *Server) modemImport(w http.ResponseWriter, r *http.Request) {
 	confirm := r.PostFormValue("confirm") == "1"
 	sess, _ := sessionFrom(r.Context())
 	rep, err := s.st.ImportModemsCSV(r.Context(), sess.User.Name, strings.NewReader(content), !confirm)
+	var ferr *store.ImportFileError
+	if err != nil && !errors.As(err, &ferr) {
+		s.fail(w, r, err)
+		return
+	}
 	if err != nil {
 		v.Error = "Nothing was imported: " + err.Error()
 		w.WriteHeader(http.StatusUnprocessableEntity)

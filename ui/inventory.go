@@ -381,10 +381,7 @@ func checkPlanTemplates(p *store.Plan, errs map[string]string) {
 			continue // a missing config is the store's error
 		}
 		if c := checkTemplate(*p, f.name, f.text); !c.OK {
-			errs[f.name] = c.Msg
-			if c.Line > 0 {
-				errs[f.name] = "line " + strconv.Itoa(c.Line) + ": " + c.Msg
-			}
+			errs[f.name] = c.lineMsg()
 		}
 	}
 }

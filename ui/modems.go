@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,18 +55,14 @@ func (s *Server) modemsCRUD() registrar {
 	}
 }
 
-// customerByAccount finds the customer whose account number is acct.
+// customerByAccount finds the customer whose account number is exactly
+// acct.
 func (s *Server) customerByAccount(ctx context.Context, acct string) (store.Customer, error) {
-	list, _, err := s.st.ListCustomers(ctx, acct, store.Page{Size: 20})
-	if err != nil {
-		return store.Customer{}, err
+	c, err := s.st.CustomerByAccount(ctx, acct)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Customer{}, errNoCustomer(strings.TrimSpace(acct))
 	}
-	for _, c := range list {
-		if c.Account == acct {
-			return c, nil
-		}
-	}
-	return store.Customer{}, errNoCustomer(acct)
+	return c, err
 }
 
 type errNoCustomer string

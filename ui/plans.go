@@ -142,37 +142,65 @@ func (s *Server) planPreviewFragment(w http.ResponseWriter, r *http.Request) {
 }
 
 // previewPlan compiles pl for the modem mac through the TFTP server's
-// builder, decodes the bytes and checks their MICs.
+// builder, decodes the bytes and checks their MICs; what went wrong, if
+// anything, is in its Err for the page.
 func (s *Server) previewPlan(ctx context.Context, pl store.Plan, version int64, mac string) planPreview {
-	pv := planPreview{MAC: strings.TrimSpace(mac), Version: version}
-	if pv.MAC == "" {
-		pv.Err = "Enter the MAC address of a modem to compile the plan for."
-		return pv
-	}
-	if s.cfg.Configs == nil {
-		pv.Err = "TFTP does not run in this ip6m, so there is no config builder to preview with."
-		return pv
-	}
-	m, err := s.st.ModemByMAC(ctx, pv.MAC)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			pv.Err = "No modem " + pv.MAC + " in the inventory."
-		} else {
-			pv.Err = err.Error()
-		}
-		return pv
-	}
-	pv.MAC = m.MAC
-	b, err := s.cfg.Configs.PreviewPlan(ctx, m.MAC, pl)
+	pv, err := s.compilePreview(ctx, pl, mac)
+	pv.Version = version
 	if err != nil {
 		pv.Err = err.Error()
-		return pv
+	}
+	return pv
+}
+
+// errNoBuilder: a preview needs the TFTP server's config builder.
+var errNoBuilder = errors.New("TFTP does not run in this ip6m, so there is no config builder to preview with.")
+
+// previewError is what is wrong with a preview's input: the MAC (field
+// "mac") or the plan's template (field "config").
+type previewError struct{ field, msg string }
+
+func (e *previewError) Error() string { return e.msg }
+
+// compilePreview is the preview the page and the API show: pl compiled for
+// the modem mac as TFTP would serve it, decoded, its MICs checked. A
+// problem with the MAC or the template is a *previewError, no builder is
+// errNoBuilder; any other error is the server's.
+func (s *Server) compilePreview(ctx context.Context, pl store.Plan, mac string) (planPreview, error) {
+	pv := planPreview{MAC: strings.TrimSpace(mac)}
+	if pv.MAC == "" {
+		return pv, &previewError{"mac", "Enter the MAC address of a modem to compile the plan for."}
+	}
+	if s.cfg.Configs == nil {
+		return pv, errNoBuilder
+	}
+	norm, err := store.NormalizeMAC(pv.MAC)
+	if err != nil {
+		return pv, &previewError{"mac", err.Error()}
+	}
+	m, err := s.st.ModemByMAC(ctx, norm)
+	if errors.Is(err, store.ErrNotFound) {
+		return pv, &previewError{"mac", "No modem " + norm + " in the inventory."}
+	}
+	if err != nil {
+		return pv, err
+	}
+	pv.MAC = m.MAC
+	if c := checkTemplate(pl, "config", pl.Config); !c.OK {
+		return pv, &previewError{"config", c.lineMsg()}
+	}
+	b, err := s.cfg.Configs.PreviewPlan(ctx, m.MAC, pl)
+	if err != nil {
+		var se *docsiscfg.SyntaxError
+		if errors.As(err, &se) || errorLine(err) > 0 {
+			return pv, &previewError{"config", err.Error()}
+		}
+		return pv, err
 	}
 	pv.Size = len(b)
 	text, err := docsiscfg.Decode(b, docsiscfg.DecodeOptions{})
 	if err != nil {
-		pv.Err = "decode: " + err.Error()
-		return pv
+		return pv, fmt.Errorf("decode: %w", err)
 	}
 	pv.Text = string(text)
 	if m.CMTSID != 0 {
@@ -182,7 +210,7 @@ func (s *Server) previewPlan(ctx context.Context, pl store.Plan, version int64, 
 			}
 		}
 	}
-	return pv
+	return pv, nil
 }
 
 // planCheck compiles the template being typed (field "config" or
@@ -252,6 +280,14 @@ func checkTemplate(pl store.Plan, field, text string) planCheck {
 	c.OK, c.Size = true, len(b)
 	c.Msg = fmt.Sprintf("Compiles: %d bytes for a sample modem.", len(b))
 	return c
+}
+
+// lineMsg is the check's message led by the line it names, if any.
+func (c planCheck) lineMsg() string {
+	if c.Line > 0 {
+		return "line " + strconv.Itoa(c.Line) + ": " + c.Msg
+	}
+	return c.Msg
 }
 
 // sampleVars are the per-modem variables a plan is checked with when it is
@@ -337,13 +373,7 @@ func lineDiff(from, to, a, b string) []diffLine {
 	if a == b {
 		return nil
 	}
-	if a != "" && !strings.HasSuffix(a, "\n") {
-		a += "\n"
-	}
-	if b != "" && !strings.HasSuffix(b, "\n") {
-		b += "\n"
-	}
-	u, err := udiff.ToUnifiedDiff(from, to, a, udiff.Lines(a, b), 3)
+	u, err := unifiedDiff(from, to, a, b)
 	if err != nil {
 		return []diffLine{{Kind: "hunk", Text: "diff: " + err.Error()}}
 	}
@@ -368,6 +398,19 @@ func lineDiff(from, to, a, b string) []diffLine {
 		}
 	}
 	return out
+}
+
+// unifiedDiff is the unified diff (three lines of context) from text a,
+// named from, to text b, named to; a last line without its newline is
+// compared as if it had one.
+func unifiedDiff(from, to, a, b string) (udiff.UnifiedDiff, error) {
+	if a != "" && !strings.HasSuffix(a, "\n") {
+		a += "\n"
+	}
+	if b != "" && !strings.HasSuffix(b, "\n") {
+		b += "\n"
+	}
+	return udiff.ToUnifiedDiff(from, to, a, udiff.Lines(a, b), 3)
 }
 
 // planRollback makes the posted version the plan's current state.

@@ -1,4 +1,4 @@
--- 0006: unknown-modem self-registration. A CM network whose unknown
+-- 0007: unknown-modem self-registration. A CM network whose unknown
 -- modems get the walled garden may also let them register: the modem gets
 -- the registration config (one CPE, reaching only ip6m), the CPE behind it
 -- an address whose DNS answers every name with ip6m's registration page,

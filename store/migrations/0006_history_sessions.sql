@@ -1,4 +1,4 @@
--- 0005: one lease_history row per lease session. A renewal extends its
+-- 0006: one lease_history row per lease session. A renewal extends its
 -- session's row instead of adding one, and a release, expiry or decline
 -- closes it: with the seed's two-hour leases every device renews every
 -- hour, 8,760 rows a year per device, some 350 million for 10,000 modems
