@@ -168,3 +168,39 @@ func TestFastPathMatchesGeneralPath(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPortalReply feeds arbitrary messages to the registration portal's
+// answer: never a panic, only a well-formed reply to the message's ID, and
+// never much larger than the question (no amplification).
+func FuzzPortalReply(f *testing.F) {
+	for _, qt := range []uint16{mdns.TypeA, mdns.TypeAAAA, mdns.TypeMX} {
+		m := new(mdns.Msg)
+		m.SetQuestion("www.example.com.", qt)
+		b, _ := m.Pack()
+		f.Add(b)
+		m.SetEdns0(1232, true)
+		b, _ = m.Pack()
+		f.Add(b)
+	}
+	f.Add([]byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'a'})
+	s := &Server{}
+	portal := netip.MustParseAddr("10.0.0.1")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) < 12 {
+			return // prepare drops these before the portal
+		}
+		reply := s.portalReply(nil, raw, false, portal)
+		if reply == nil {
+			return
+		}
+		if binary.BigEndian.Uint16(reply) != binary.BigEndian.Uint16(raw) || reply[2]&0x80 == 0 {
+			t.Fatalf("reply header %x does not answer %x", reply[:4], raw[:4])
+		}
+		if len(reply) > len(raw)+64 {
+			t.Fatalf("portal reply of %d bytes to a %d-byte query", len(reply), len(raw))
+		}
+		if err := new(mdns.Msg).Unpack(reply); err != nil {
+			t.Fatalf("reply does not parse: %v\n%x", err, reply)
+		}
+	})
+}

@@ -58,6 +58,11 @@ func (s *Server) prepare(src netip.Addr, raw []byte, tcp bool, dst []byte) ([]by
 		return nil, nil
 	}
 	s.stats.queries.Add(1)
+	if s.portal != nil {
+		if addr, ok := s.portal(src); ok {
+			return s.portalReply(dst, raw, tcp, addr), nil
+		}
+	}
 	if !s.noFastPath {
 		if out := s.fastHit(src, raw, tcp, now, dst); out != nil {
 			return out, nil
@@ -681,4 +686,40 @@ func (s *Server) logQuery(q *query, rcode int, how string) {
 	s.log.Info("query", "src", q.src, "proto", map[bool]string{false: "udp", true: "tcp"}[q.tcp],
 		"name", q.q.Name, "type", mdns.Type(q.q.Qtype).String(), "rcode", mdns.RcodeToString[rcode],
 		"answer", how, "took", s.now().Sub(q.start))
+}
+
+// portalTTL is the TTL of the portal's answers: short, so the names work
+// as soon as the modem is registered and the client asks again.
+const portalTTL = 10
+
+// portalReply answers a client on the registration portal: every name's A
+// record is the portal's address; other types get an empty answer (no
+// AAAA, so the browser uses the IPv4 address).
+func (s *Server) portalReply(dst []byte, raw []byte, tcp bool, portal netip.Addr) []byte {
+	req := new(mdns.Msg)
+	if err := req.Unpack(raw); err != nil {
+		s.stats.formErr.Add(1)
+		return formErr(dst, raw)
+	}
+	if req.Opcode != mdns.OpcodeQuery || len(req.Question) != 1 {
+		s.stats.formErr.Add(1)
+		return s.errorReply(dst, req, mdns.RcodeFormatError, false, len(raw))
+	}
+	s.stats.portal.Add(1)
+	resp := new(mdns.Msg)
+	resp.SetReply(req)
+	resp.RecursionAvailable = true
+	q := req.Question[0]
+	if q.Qclass == mdns.ClassINET && q.Qtype == mdns.TypeA && portal.Is4() {
+		resp.Answer = []mdns.RR{&mdns.A{Hdr: mdns.RR_Header{Name: q.Name, Rrtype: mdns.TypeA, Class: mdns.ClassINET, Ttl: portalTTL}, A: portal.AsSlice()}}
+	}
+	if opt := req.IsEdns0(); opt != nil {
+		resp.SetEdns0(mdns.MinMsgSize, false)
+	}
+	out, err := resp.Pack()
+	if err != nil {
+		s.stats.errors.Add(1)
+		return nil
+	}
+	return append(dst, out...)
 }

@@ -130,6 +130,12 @@ type Config struct {
 
 	Logger *slog.Logger     // nil: slog.Default()
 	Now    func() time.Time // nil: time.Now; TTLs, back-off and rate limit run on it
+
+	// Portal, when set, is asked about every client: a client on the
+	// self-registration portal (a CPE behind a modem its customer is to
+	// register) gets the portal's address for every name it looks up, and
+	// nothing is forwarded for it.
+	Portal func(client netip.Addr) (portal netip.Addr, ok bool)
 }
 
 // Stats counts what a Server has done since New.
@@ -141,6 +147,7 @@ type Stats struct {
 	Prefetches   uint64
 	Stale        uint64 // stale answers served because no upstream answered
 	Local        uint64 // answered from the local names
+	Portal       uint64 // answered with the registration portal's address
 	Refused      uint64 // clients outside the allow list
 	RateLimited  uint64 // dropped by the per-client limit
 	FormErr      uint64
@@ -211,10 +218,11 @@ type Server struct {
 	}
 
 	noFastPath bool // tests: every query through the general path
+	portal     func(netip.Addr) (netip.Addr, bool)
 
 	running atomic.Bool
 	stats   struct {
-		queries, hits, misses, coalesced, prefetches, stale, local, refused, rateLimited,
+		queries, hits, misses, coalesced, prefetches, stale, local, portal, refused, rateLimited,
 		formErr, notImp, servFail, dropped, busy, tcpBusy, errors atomic.Uint64
 	}
 }
@@ -240,6 +248,7 @@ func New(cfg Config) (*Server, error) {
 		allowFrom: slices.Clone(cfg.AllowFrom),
 		networks:  cfg.Networks,
 		names:     cfg.Names,
+		portal:    cfg.Portal,
 		localTTL:  cmp0(cfg.LocalTTL, DefaultLocalTTL),
 		flights:   make(map[cacheKey]*flight),
 		udpSize:   cmp0(cfg.MaxUDPSize, DefaultMaxUDPSize),
@@ -524,6 +533,7 @@ func (s *Server) Stats() Stats {
 		Prefetches:   s.stats.prefetches.Load(),
 		Stale:        s.stats.stale.Load(),
 		Local:        s.stats.local.Load(),
+		Portal:       s.stats.portal.Load(),
 		Refused:      s.stats.refused.Load(),
 		RateLimited:  s.stats.rateLimited.Load(),
 		FormErr:      s.stats.formErr.Load(),

@@ -947,3 +947,42 @@ func TestDualStackListener(t *testing.T) {
 		t.Errorf("127.0.0.2 on the dual-stack socket: %v %v, want REFUSED", r, err)
 	}
 }
+
+// TestPortal: a client on the registration portal gets the portal's address
+// for every name, over UDP and TCP, and nothing is forwarded for it; other
+// clients are answered as usual.
+func TestPortal(t *testing.T) {
+	up := startUpstream(t, "127.0.0.1")
+	portal := netip.MustParseAddr("10.0.0.1")
+	captive := netip.MustParseAddr("127.0.0.3")
+	s := testServer(t, Config{Upstreams: []string{up.addr}, AllowFrom: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Portal: func(c netip.Addr) (netip.Addr, bool) { return portal, c == captive }})
+	for _, network := range []string{"udp", "tcp"} {
+		var l net.Addr = &net.UDPAddr{IP: captive.AsSlice()}
+		if network == "tcp" {
+			l = &net.TCPAddr{IP: captive.AsSlice()}
+		}
+		r, err := exchange(s.Addr().String(), network, l, "www.Example.com.", mdns.TypeA, 1232)
+		if err != nil {
+			t.Fatalf("%s: %v", network, err)
+		}
+		if a, ttl := firstA(t, r); a != "10.0.0.1" || ttl != portalTTL || r.Question[0].Name != "www.Example.com." {
+			t.Errorf("%s: portal client got %v", network, r)
+		}
+		r, err = exchange(s.Addr().String(), network, l, "www.example.com.", mdns.TypeAAAA, 0)
+		if err != nil || r.Rcode != mdns.RcodeSuccess || len(r.Answer) != 0 {
+			t.Errorf("%s: portal AAAA: %v %v, want an empty answer", network, r, err)
+		}
+	}
+	if n := up.total.Load(); n != 0 {
+		t.Errorf("upstream asked %d times for a portal client", n)
+	}
+	if st := s.Stats(); st.Portal != 4 {
+		t.Errorf("portal answers %d, want 4", st.Portal)
+	}
+	// Everyone else resolves as usual.
+	r := ask(t, s, "udp", "allowed.test.", mdns.TypeA)
+	if a, _ := firstA(t, r); a == "10.0.0.1" {
+		t.Error("a client off the portal got the portal's address")
+	}
+}
