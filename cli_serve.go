@@ -38,6 +38,7 @@ type serveConfig struct {
 	time       string
 	dns        string
 	metrics    string
+	portal     string
 	relayPort  int
 	demo       bool
 	demoModems int
@@ -67,6 +68,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.BoolVar(&c.demo, "demo", false, "fill an empty database with the demo network first")
 	fs.BoolVar(&c.poll, "poll", true, "poll every modem (at its lease address) and CMTS over SNMP every 10 s into data/tsdb")
 	fs.IntVar(&c.demoModems, "demo-modems", store.DefaultDemoModems, "size of the demo network, with --demo")
+	fs.StringVar(&c.portal, "portal", "", "self-registration page listen address, normally :80 on the server's address (empty: off); see the networks' self-registration setting")
 	fs.StringVar(&c.metrics, "metrics", "", "Prometheus /metrics listen address, e.g. 10.0.0.1:9237 (empty: off); no login, so keep it on a management network")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file until the server stops (for performance work)")
@@ -180,7 +182,12 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	bus := events.New(0)
 	feed := newEventFeed(bus, st, log)
 	mets.events = feed
+	portals, err := newPortalClients(ctx, st)
+	if err != nil {
+		return fmt.Errorf("self-registration portal: %w", err)
+	}
 	st.ObserveLeases(func(op store.LeaseOp) {
+		portals.observe(op)
 		if e, ok := leaseEvent(op); ok {
 			feed.send(e)
 		}
@@ -302,7 +309,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			}
 		}
 		if len(ups) > 0 {
-			rel, err := dns.New(dns.Config{Addrs: splitList(cfg.dns), Upstreams: ups, Domain: cfg.dnsDomain,
+			rel, err := dns.New(dns.Config{Addrs: splitList(cfg.dns), Upstreams: ups, Domain: cfg.dnsDomain, Portal: portalDNS(st, portals),
 				Names: dnsInventory{st}, Networks: dnsInventory{st}, RatePerSecond: cfg.dnsRate, Logger: log})
 			if err != nil {
 				log.Error(bindAdvice("DNS relay", cfg.dns, err))
@@ -326,15 +333,27 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 			log.Info("Prometheus metrics listening", "addr", ms.Addr().String()+"/metrics")
 		}
 	}
-	if cfg.httpAddr != "" {
-		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch, TFTPRefusals: tftpRefusals, Events: bus})
+	if cfg.httpAddr != "" || cfg.portal != "" {
+		web, err := ui.New(ui.Config{Store: st, Logger: log, Addr: cfg.httpAddr, Version: version, Services: shown, DHCP4: preview, DHCP6: preview6, ResetModem: resetModem, Series: series, Live: live, Health: health, Upstream: upstream, Configs: configs, LastFetch: lastFetch, TFTPRefusals: tftpRefusals, Events: bus,
+			Portal: portals.lookup})
 		if err != nil {
 			return err
 		}
-		if err := web.Listen(); err != nil {
-			log.Error(bindAdvice("web UI", cfg.httpAddr, err))
-		} else {
-			services = append(services, service{"web UI", web.Run})
+		if cfg.httpAddr != "" {
+			if err := web.Listen(); err != nil {
+				log.Error(bindAdvice("web UI", cfg.httpAddr, err))
+			} else {
+				services = append(services, service{"web UI", web.Run})
+			}
+		}
+		if cfg.portal != "" {
+			ps, err := newPortalServer(cfg.portal, web.PortalHandler(), log)
+			if err != nil {
+				log.Error(bindAdvice("self-registration page", cfg.portal, err))
+			} else {
+				services = append(services, service{"self-registration page", ps.Run})
+				log.Info("self-registration page listening", "addr", ps.Addr().String())
+			}
 		}
 	}
 	if len(services) == 0 {

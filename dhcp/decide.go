@@ -29,8 +29,8 @@ type Decision struct {
 	// Portal: a CPE behind an unknown modem that may register itself; it
 	// gets an address whose DNS is ip6m's registration portal.
 	Portal bool
-	MaxCPE  int  // for CPEs: the plan's limit (checked at allocation)
-	Refuse  string
+	MaxCPE int // for CPEs: the plan's limit (checked at allocation)
+	Refuse string
 }
 
 // decide classifies a request, as the seed's dhcpd classes do: a known

@@ -51,8 +51,8 @@ const (
 	// SettingRegisterFile names the config of unknown modems that may
 	// register themselves.
 	SettingRegisterFile = "dhcp.register_file"
-	SettingPktcRealm  = "pktc.realm"       // Kerberos realm (option 122.6)
-	SettingPktcProv   = "pktc.provisioner" // provisioning server, IPv4 or FQDN (option 122.3)
+	SettingPktcRealm    = "pktc.realm"       // Kerberos realm (option 122.6)
+	SettingPktcProv     = "pktc.provisioner" // provisioning server, IPv4 or FQDN (option 122.3)
 )
 
 // Default config names: the TFTP server builds these on the fly.
@@ -86,24 +86,24 @@ type planInfo struct {
 
 // network4 is a v4 network with its values parsed for the hot path.
 type network4 struct {
-	id, cmtsID  int64
-	name        string
-	purpose     string
-	prefix      netip.Prefix
-	gateway     netip.Addr
-	ranges      []addrRange
-	leaseTime   time.Duration
-	dns, time   []netip.Addr
-	log         []netip.Addr
-	timeOffset  int32
-	domain      string
-	walled      bool // unknown/disabled modems get the walled-garden config
+	id, cmtsID int64
+	name       string
+	purpose    string
+	prefix     netip.Prefix
+	gateway    netip.Addr
+	ranges     []addrRange
+	leaseTime  time.Duration
+	dns, time  []netip.Addr
+	log        []netip.Addr
+	timeOffset int32
+	domain     string
+	walled     bool // unknown/disabled modems get the walled-garden config
 	// selfRegister: unknown modems get the registration config, and a
 	// CPE behind one the registration portal (walled is set too).
 	selfRegister bool
-	broadcast   netip.Addr
-	maskBits    int
-	serverLocal bool // a server network: direct (non-relayed) clients
+	broadcast    netip.Addr
+	maskBits     int
+	serverLocal  bool // a server network: direct (non-relayed) clients
 }
 
 type addrRange struct{ first, last netip.Addr }
@@ -133,9 +133,9 @@ type snapshot struct {
 	walledFile string
 	// registerFile is the config name of unknown modems that may register.
 	registerFile string
-	pktcRealm  string
-	pktcProv   string
-	pktcTimers pktcTimers
+	pktcRealm    string
+	pktcProv     string
+	pktcTimers   pktcTimers
 }
 
 // loadSnapshot reads the whole inventory.

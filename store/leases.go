@@ -404,6 +404,12 @@ func (s *Store) UnknownLeases4(ctx context.Context, now time.Time) ([]Lease4, er
 	return s.queryLeases4(ctx, `WHERE kind = ? AND state = ? AND ends > ? ORDER BY starts DESC LIMIT 1000`, KindUnknown, StateActive, now.Unix())
 }
 
+// PortalLeases4 returns the active v4 leases of CPEs behind no known modem:
+// those on the self-registration portal.
+func (s *Store) PortalLeases4(ctx context.Context, now time.Time) ([]Lease4, error) {
+	return s.queryLeases4(ctx, `WHERE kind = ? AND modem_id IS NULL AND state = ? AND ends > ?`, KindCPE, StateActive, now.Unix())
+}
+
 // ActiveLeases4ByMAC returns the active v4 leases a device holds, newest
 // first.
 func (s *Store) ActiveLeases4ByMAC(ctx context.Context, mac string, now time.Time) ([]Lease4, error) {

@@ -190,14 +190,14 @@ type view struct {
 	mta       string
 	walled    string
 	walledT   *planTmpl
-	walledErr error       // the walled text does not parse
+	walledErr error // the walled text does not parse
 	// The registration config: its name, template, and the server's
 	// address it is filled in with.
 	register    string
 	registerT   *planTmpl
 	registerErr error
 	server      string
-	noKey     atomic.Bool // the empty-key warning was logged for this version
+	noKey       atomic.Bool // the empty-key warning was logged for this version
 
 	mu      sync.Mutex
 	devices map[string]*device // "cm|mac" / "mta|mac"

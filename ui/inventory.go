@@ -218,6 +218,8 @@ func (s *Server) networksCRUD() registrar {
 				{Name: "domain", Label: "Domain", Value: n.Domain, Error: e["domain"]},
 				{Name: "unknown_policy", Label: "Unknown or disabled modems", Type: "select", Value: n.UnknownPolicy, Error: e["unknown_policy"], Options: []option{
 					{store.PolicyIgnore, "no answer"}, {store.PolicyWalled, "an address and the \"network access disabled\" config"}}},
+				{Name: "self_register", Label: "Unknown modems may register themselves (their customer, on the registration page)", Type: "checkbox", Checked: n.SelfRegister, Error: e["self_register"],
+					Help: "cable modem networks with the walled garden only; the registration page runs with serve --portal"},
 				{Name: "notes", Label: "Notes", Type: "textarea", Rows: 2, Value: n.Notes, Error: e["notes"]},
 			}, nil
 		},
@@ -230,6 +232,7 @@ func (s *Server) networksCRUD() registrar {
 			formInt(r, "time_offset", &n.TimeOffset, errs)
 			n.DNSServers, n.TimeServers, n.LogServers = formValue(r, "dns_servers"), formValue(r, "time_servers"), formValue(r, "log_servers")
 			n.Domain, n.UnknownPolicy, n.Notes = formValue(r, "domain"), formValue(r, "unknown_policy"), formValue(r, "notes")
+			n.SelfRegister = r.PostFormValue("self_register") == "on"
 			n.Ranges, n.PDPools = nil, nil
 			for _, line := range lines(r.PostFormValue("ranges")) {
 				a, b, ok := strings.Cut(line, "-")

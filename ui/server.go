@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -72,6 +73,9 @@ type Config struct {
 	// Events is what is happening now (the events page and its live
 	// stream); nil when no services run here.
 	Events *events.Bus
+	// Portal says whether a client address is a CPE on the
+	// self-registration portal, and behind which modem; nil: no portal.
+	Portal func(client netip.Addr) (PortalClient, bool)
 }
 
 // TFTPRefusal is one refused TFTP request.
