@@ -34,12 +34,7 @@ type eventFeed struct {
 	built   bool
 	byModem map[string]string // modem MAC → CMTS name
 	byID    map[int64]string  // CMTS id → name
-	nets    []cmtsNet
-}
-
-type cmtsNet struct {
-	prefix netip.Prefix
-	cmts   string
+	nets    []store.Network
 }
 
 // feedBuffer is how many events may wait for placing.
@@ -96,12 +91,7 @@ func (f *eventFeed) place(ctx context.Context, e *events.Event) {
 		return
 	}
 	if a, err := netip.ParseAddr(strings.SplitN(e.Addr, "/", 2)[0]); err == nil {
-		for _, n := range f.nets {
-			if n.prefix.Contains(a.Unmap()) {
-				e.CMTS = n.cmts
-				return
-			}
-		}
+		e.CMTS = f.byID[store.CMTSOf(f.nets, a)]
 	}
 }
 
@@ -118,12 +108,7 @@ func (f *eventFeed) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.nets = f.nets[:0]
-	for _, n := range nets {
-		if p, err := netip.ParsePrefix(n.Prefix); err == nil && f.byID[n.CMTSID] != "" {
-			f.nets = append(f.nets, cmtsNet{p, f.byID[n.CMTSID]})
-		}
-	}
+	f.nets = nets
 	modems, _, err := f.st.ListModems(ctx, store.ModemFilter{}, store.Page{})
 	if err != nil {
 		return err

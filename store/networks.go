@@ -263,3 +263,18 @@ func (s *Store) ListNetworks(ctx context.Context, cmtsID int64) ([]Network, erro
 	}
 	return networkTable.list(ctx, s.read, "", "cmts_id IS NULL, cmts_id, family, purpose, prefix")
 }
+
+// CMTSOf returns the CMTS of the network among nets that most narrowly
+// contains a (a relay's or a device's address), or 0 when none does.
+func CMTSOf(nets []Network, a netip.Addr) int64 {
+	a = a.Unmap()
+	best, cmts := -1, int64(0)
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(n.Prefix)
+		if err != nil || n.CMTSID == 0 || !p.Contains(a) || p.Bits() <= best {
+			continue
+		}
+		best, cmts = p.Bits(), n.CMTSID
+	}
+	return cmts
+}

@@ -634,14 +634,7 @@ func (b *builder) walledKey(ctx context.Context, from netip.Addr) ([]byte, error
 // relayKey returns the shared secret of the CMTS whose network most
 // narrowly contains relay.
 func (b *builder) relayKey(ctx context.Context, nets []store.Network, relay netip.Addr) ([]byte, bool, error) {
-	best, cmts := -1, int64(0)
-	for _, n := range nets {
-		p, err := netip.ParsePrefix(n.Prefix)
-		if err != nil || n.CMTSID == 0 || !p.Contains(relay) || p.Bits() <= best {
-			continue
-		}
-		best, cmts = p.Bits(), n.CMTSID
-	}
+	cmts := store.CMTSOf(nets, relay)
 	if cmts == 0 {
 		return nil, false, nil
 	}

@@ -174,12 +174,7 @@ func (s *Server) selfRegister(ctx context.Context, c PortalClient, cust store.Cu
 		if err != nil {
 			return m, "", err
 		}
-		for _, n := range nets {
-			if p, err := netip.ParsePrefix(n.Prefix); err == nil && p.Contains(a) && n.CMTSID != 0 {
-				m.CMTSID = n.CMTSID
-				break
-			}
-		}
+		m.CMTSID = store.CMTSOf(nets, a)
 	}
 	if err := s.st.CreateModem(ctx, "self-registration ("+cust.Account+")", &m); err != nil {
 		return m, "", err

@@ -113,12 +113,8 @@ func (s *Server) unknownModems(r *http.Request) ([]unknownModem, error) {
 	out := make([]unknownModem, 0, len(byMAC))
 	for _, u := range byMAC {
 		if a, err := netip.ParseAddr(u.Relay); err == nil {
-			for _, n := range nets {
-				if p, err := netip.ParsePrefix(n.Prefix); err == nil && p.Contains(a.Unmap()) {
-					u.CMTSID, u.CMTS = n.CMTSID, names[n.CMTSID]
-					break
-				}
-			}
+			u.CMTSID = store.CMTSOf(nets, a)
+			u.CMTS = names[u.CMTSID]
 		}
 		out = append(out, *u)
 	}
