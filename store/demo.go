@@ -102,7 +102,7 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 			return id, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES
-			('server.ipv4', '10.0.0.10'), ('server.ipv6', '2001:db8::10'), ('demo', '1')
+			('server.ipv4', '10.0.0.10'), ('server.ipv6', '2001:db8::10'), ('demo', '1'), ('portal.plan', 'Residential 100/20')
 			ON CONFLICT(key) DO NOTHING`); err != nil {
 			return err
 		}
@@ -153,10 +153,12 @@ func (s *Store) FillDemo(ctx context.Context, opts DemoOptions) (DemoResult, err
 					fam, dns, ts, offset = 6, "2001:db8::10", "2001:db8::10", 3600
 				}
 				name := fmt.Sprintf("CMTS-%d %s v%d", i, nw.purpose, fam)
+				// The hub site's unknown modems may register themselves.
+				selfReg := i == 3 && nw.purpose == "cm" && fam == 4
 				id, err := ins(`INSERT INTO networks(cmts_id, name, family, prefix, purpose, gateway, lease_time, max_lease_time,
-					dns_servers, time_servers, log_servers, time_offset, domain, unknown_policy, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'example.net', ?, ?, ?)`,
-					cmtsIDs[i-1], name, fam, nw.prefix, nw.purpose, nw.gw, nw.lease, nw.lease, dns, ts, ts, offset, nw.policy, now, now)
+					dns_servers, time_servers, log_servers, time_offset, domain, unknown_policy, self_register, created_at, updated_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'example.net', ?, ?, ?, ?)`,
+					cmtsIDs[i-1], name, fam, nw.prefix, nw.purpose, nw.gw, nw.lease, nw.lease, dns, ts, ts, offset, nw.policy, selfReg, now, now)
 				if err != nil {
 					return fmt.Errorf("network %s: %w", nw.prefix, err)
 				}

@@ -172,7 +172,7 @@ func TestBrowserModemWorkflow(t *testing.T) {
 
 	// The other pages render in the browser (and, with IP6M_SCREENSHOTS,
 	// are saved for a person to look at).
-	for i, p := range []string{"/", "/networks", "/plans/1", "/cmts", "/customers/1", "/audit"} {
+	for i, p := range []string{"/", "/networks", "/plans/1", "/plans/1/versions/1", "/cmts", "/customers/1", "/audit", "/events", "/modems/unknown", "/modems/import"} {
 		do("open "+p, "main h1",
 			chromedp.Navigate(ts.URL+p),
 			chromedp.WaitVisible(chromedp.CSS(`main h1`)),
