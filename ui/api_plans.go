@@ -208,19 +208,8 @@ func (s *Server) apiPlanRollback(w http.ResponseWriter, r *http.Request) error {
 	if req.Version < 1 {
 		return &store.ValidationError{Entity: "rollback", Fields: map[string]string{"version": "is required: the version to roll back to (1 or more)"}}
 	}
-	old, err := s.planVersionAt(ctx, id, req.Version)
-	if err != nil {
-		return err
-	}
-	errs := map[string]string{}
-	if checkPlanTemplates(&old, errs); len(errs) > 0 {
-		for f, msg := range errs {
-			errs[f] = "version " + strconv.FormatInt(req.Version, 10) + " no longer compiles: " + msg
-		}
-		return &store.ValidationError{Entity: "plan", Fields: errs}
-	}
 	user := apiUser(r).Name
-	pl, err := s.st.RollbackPlan(ctx, user, id, req.Version)
+	pl, err := s.rollbackPlan(ctx, user, id, req.Version)
 	if err != nil {
 		return err
 	}

@@ -422,7 +422,7 @@ func (s *Server) planRollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, _ := sessionFrom(r.Context())
-	pl, err := s.st.RollbackPlan(r.Context(), sess.User.Name, id, n)
+	pl, err := s.rollbackPlan(r.Context(), sess.User.Name, id, n)
 	var verr *store.ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -434,6 +434,23 @@ func (s *Server) planRollback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("plan rolled back", "plan", pl.Name, "version", n, "user", sess.User.Name)
 	http.Redirect(w, r, withFlash(fmt.Sprintf("/plans/%d", id), fmt.Sprintf("Plan %s is back at version %d; its modems get it from their next config download.", pl.Name, n)), http.StatusSeeOther)
+}
+
+// rollbackPlan makes version the plan's current state, if its templates
+// still compile (the compiler may have grown stricter since it was saved).
+func (s *Server) rollbackPlan(ctx context.Context, actor string, id, version int64) (store.Plan, error) {
+	old, err := s.planVersionAt(ctx, id, version)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	errs := map[string]string{}
+	if checkPlanTemplates(&old, errs); len(errs) > 0 {
+		for f, msg := range errs {
+			errs[f] = "version " + strconv.FormatInt(version, 10) + " no longer compiles: " + msg
+		}
+		return store.Plan{}, &store.ValidationError{Entity: "plan", Fields: errs}
+	}
+	return s.st.RollbackPlan(ctx, actor, id, version)
 }
 
 // failOrNotFound answers 404 for a missing row, else a server error.
