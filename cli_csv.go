@@ -17,7 +17,7 @@ const importCSVHelp = `Usage: ip6m import csv [--data DIR] [--dry-run] FILE
 
 Creates or updates (by MAC) the modems of a CSV file. The first line names
 the columns, any of: mac (required), serial, vendor, model, customer (the
-customer's account number), plan, cmts (names), fixed_ipv4, ipv6, enabled
+customer's account number), plan, cmts (names), fixed_ipv4, ipv6, prefix6, enabled
 (yes/no), notes. A column left out keeps what the modem has; comma- or
 semicolon-separated. ip6m export csv writes the same columns.
 

@@ -44,7 +44,7 @@ func TestImportExportCSVCLI(t *testing.T) {
 	fields[1] = "SN-EDITED"
 	lines[1] = strings.Join(fields, ",")
 	plan := strings.Split(lines[2], ",")[5]
-	lines = append(lines, "00:25:90:00:00:01,SN-NEW,,,,"+plan+",,,,yes,", "00:25:90:00:00:02,SN-BAD,,,,No Such Plan,,,,yes,")
+	lines = append(lines, "00:25:90:00:00:01,SN-NEW,,,,"+plan+",,,,,yes,", "00:25:90:00:00:02,SN-BAD,,,,No Such Plan,,,,,yes,")
 	edited := filepath.Join(dir, "edited.csv")
 	os.WriteFile(edited, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 

@@ -382,8 +382,14 @@ func ExportDHCPD6(ctx context.Context, src ExportSource, w io.Writer, version st
 				return err
 			}
 		}
-		p("host cm-%s {\n\thardware ethernet %s;\n\tfixed-address6 %s;\n\toption docsis.configuration-file %q;\n}\n",
-			strings.ReplaceAll(m.macText, ":", ""), m.macText, addr, configName(sn.cmFile, m.mac))
+		reserved := ""
+		if m.prefix6.IsValid() {
+			// dhcpd6 would give a fixed-prefix6 here to the modem itself;
+			// ip6m delegates it to the router behind the modem.
+			reserved = fmt.Sprintf("\t# ip6m: %s is reserved for the router behind this modem\n", m.prefix6)
+		}
+		p("host cm-%s {\n\thardware ethernet %s;\n\tfixed-address6 %s;\n\toption docsis.configuration-file %q;\n%s}\n",
+			strings.ReplaceAll(m.macText, ":", ""), m.macText, addr, configName(sn.cmFile, m.mac), reserved)
 	}
 	return b.Flush()
 }

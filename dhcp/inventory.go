@@ -71,7 +71,8 @@ type modemInfo struct {
 	macText                        string
 	enabled                        bool
 	fixed                          netip.Addr
-	fixed6                         netip.Addr // the IPv6 override; zero: derived from the MAC
+	fixed6                         netip.Addr   // the IPv6 override; zero: derived from the MAC
+	prefix6                        netip.Prefix // the delegated prefix reserved for its router
 }
 
 type deviceInfo struct {
@@ -123,6 +124,9 @@ type snapshot struct {
 	nets     []*network4
 	nets6    []*network6
 	reserved map[netip.Addr][6]byte // every fixed v4 address and whose it is
+	// reservedPD are the delegated prefixes reserved for modems' routers
+	// (by modem id): the pools never hand them to anyone else.
+	reservedPD map[netip.Prefix]int64
 
 	serverID   netip.Addr
 	tftp       netip.Addr
@@ -141,13 +145,14 @@ type snapshot struct {
 // loadSnapshot reads the whole inventory.
 func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 	sn := &snapshot{
-		version:  inv.InventoryVersion(),
-		modems:   map[[6]byte]*modemInfo{},
-		modemsID: map[int64]*modemInfo{},
-		mtas:     map[[6]byte]*deviceInfo{},
-		cpes:     map[[6]byte]*deviceInfo{},
-		plans:    map[int64]planInfo{},
-		reserved: map[netip.Addr][6]byte{},
+		version:    inv.InventoryVersion(),
+		modems:     map[[6]byte]*modemInfo{},
+		modemsID:   map[int64]*modemInfo{},
+		mtas:       map[[6]byte]*deviceInfo{},
+		cpes:       map[[6]byte]*deviceInfo{},
+		plans:      map[int64]planInfo{},
+		reserved:   map[netip.Addr][6]byte{},
+		reservedPD: map[netip.Prefix]int64{},
 	}
 	modems, _, err := inv.ListModems(ctx, store.ModemFilter{}, store.Page{})
 	if err != nil {
@@ -165,6 +170,10 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 		}
 		if a, err := netip.ParseAddr(m.IPv6); err == nil {
 			mi.fixed6 = a
+		}
+		if p, err := netip.ParsePrefix(m.Prefix6); err == nil {
+			mi.prefix6 = p.Masked()
+			sn.reservedPD[mi.prefix6] = m.ID
 		}
 		sn.modems[mac] = mi
 		sn.modemsID[m.ID] = mi

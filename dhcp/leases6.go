@@ -202,8 +202,8 @@ func inRanges6(nw *network6, a netip.Addr) bool {
 
 // pickPD chooses a delegated prefix: the one the IA had (a router gets the
 // same prefix back while it is free), else the next free one in the pools.
-func (bs *bindings) pickPD(key string, nets []*network6, now time.Time) (netip.Prefix, *network6, bool) {
-	if b := bs.byKey[key]; b != nil && bs.free(b.prefix, key, now) {
+func (bs *bindings) pickPD(key string, nets []*network6, reserved map[netip.Prefix]int64, now time.Time) (netip.Prefix, *network6, bool) {
+	if b := bs.byKey[key]; b != nil && bs.free(b.prefix, key, now) && reserved[b.prefix] == 0 {
 		for _, n := range nets {
 			for _, pool := range n.pools {
 				if pool.contains(b.prefix) {
@@ -228,7 +228,7 @@ func (bs *bindings) pickPD(key string, nets []*network6, now time.Time) (netip.P
 				if next, more = nextPrefix(p); !more {
 					next = netip.Prefix{}
 				}
-				if bs.free(p, key, now) {
+				if bs.free(p, key, now) && reserved[p] == 0 {
 					bs.cursor[ck] = next
 					return p, n, true
 				}
@@ -237,6 +237,22 @@ func (bs *bindings) pickPD(key string, nets []*network6, now time.Time) (netip.P
 		}
 	}
 	return netip.Prefix{}, nil, false
+}
+
+// pdNetwork is the network a delegated prefix's lifetimes come from: the
+// one whose pool holds it, else the first with pools, else the IA_NA's.
+func pdNetwork(d decision6, p netip.Prefix) *network6 {
+	for _, n := range d.pd {
+		for _, pool := range n.pools {
+			if pool.contains(p) {
+				return n
+			}
+		}
+	}
+	if len(d.pd) > 0 {
+		return d.pd[0]
+	}
+	return d.na
 }
 
 // bind records p for the IA (moving the IA off any other prefix).
@@ -392,15 +408,30 @@ func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now ti
 		key := iaKey("pd", r.duid, iaid)
 		var p netip.Prefix
 		var nw *network6
-		ok := len(d.pd) > 0
+		// The router behind a modem with a reserved prefix gets that one
+		// while no other IA holds it.
+		var mine netip.Prefix
+		if d.kind == store.KindCPE && d.modem != nil && d.modem.prefix6.IsValid() && bs.free(d.modem.prefix6, key, now) {
+			mine = d.modem.prefix6
+		}
+		ok := len(d.pd) > 0 || mine.IsValid() && d.na != nil
 		if ok && extendOnly {
 			b := bs.byKey[key]
 			ok = b != nil && b.state == store.StateActive && bs.free(b.prefix, key, now)
 			if ok {
-				p, nw = b.prefix, d.pd[0]
+				// A prefix since reserved for another modem's router is
+				// not renewed: the router asks anew and gets another.
+				if owner := d.reservedPD[b.prefix]; owner != 0 && (d.modem == nil || d.modem.id != owner) {
+					ok = false
+				}
 			}
+			if ok {
+				p, nw = b.prefix, pdNetwork(d, b.prefix)
+			}
+		} else if ok && mine.IsValid() {
+			p, nw = mine, pdNetwork(d, mine)
 		} else if ok {
-			p, nw, ok = bs.pickPD(key, d.pd, now)
+			p, nw, ok = bs.pickPD(key, d.pd, d.reservedPD, now)
 		}
 		switch {
 		case !ok && extendOnly:

@@ -444,6 +444,9 @@ type decision6 struct {
 	walled bool
 	maxCPE int // for CPEs: the modem's plan's limit (checked at allocation)
 	refuse string
+	// reservedPD are the prefixes reserved for modems' routers (the
+	// snapshot's): a CPE behind such a modem gets its one, nobody else does.
+	reservedPD map[netip.Prefix]int64
 }
 
 // remoteMAC reads the modem's MAC from option 37's data: DOCSIS CMTSes send
@@ -462,6 +465,7 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 	reply.AddOption(dhcpv6.OptServerID(s.duid))
 
 	d := s.decide6(sn, r)
+	d.reservedPD = sn.reservedPD
 	var ops []store.LeaseOp
 	commit := false
 	switch msg.MessageType {

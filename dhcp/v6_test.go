@@ -440,3 +440,61 @@ func TestV6Preview(t *testing.T) {
 		t.Fatalf("preview after binding: %+v", p)
 	}
 }
+
+// TestV6ReservedPrefix: the router behind a modem with a reserved prefix
+// gets that prefix, even outside the pools; the pools never hand it to
+// another router; a prefix reserved later for another modem is not renewed
+// to its old holder.
+func TestV6ReservedPrefix(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:101::")
+	ctx := context.Background()
+	f.plan.MaxCPE = 10
+	if err := f.st.UpdatePlan(ctx, "t", &f.plan); err != nil {
+		t.Fatal(err)
+	}
+	// The pool's first prefix is reserved for the modem: others skip it.
+	f.modem.Prefix6 = "2001:db8:4:100::/64"
+	if err := f.st.UpdateModem(ctx, "t", &f.modem); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv6.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get := func(router [6]byte) string {
+		t.Helper()
+		s := eRouterSolicit(t, router)
+		adv, _ := f.exchange6(t, relayed(t, s, linkCM, macModem[:], 1))
+		rep, _ := f.exchange6(t, relayed(t, requestFrom(t, s, adv), linkCM, macModem[:], 1))
+		pd := rep.Options.OneIAPD()
+		if pd == nil || len(pd.Options.Prefixes()) != 1 {
+			return "none"
+		}
+		return pd.Options.Prefixes()[0].Prefix.String()
+	}
+	if got := get([6]byte{0x02, 0, 0, 0, 0, 1}); got != "2001:db8:4:100::/64" {
+		t.Fatalf("the first router behind the modem got %s, want its reserved prefix", got)
+	}
+	if got := get([6]byte{0x02, 0, 0, 0, 0, 2}); got != "2001:db8:4:101::/64" {
+		t.Fatalf("a second router got %s, want the pool's next prefix", got)
+	}
+	// A reservation outside the pools.
+	f.modem.Prefix6 = "2001:db8:9:ab00::/56"
+	if err := f.st.UpdateModem(ctx, "t", &f.modem); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv6.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := get([6]byte{0x02, 0, 0, 0, 0, 3}); got != "2001:db8:9:ab00::/56" {
+		t.Fatalf("a router behind the modem got %s, want the reserved prefix outside the pools", got)
+	}
+	// Validation: not a prefix start, too long, taken.
+	other := store.Modem{MAC: "00:00:ca:00:00:77", PlanID: f.plan.ID, CMTSID: f.cmts.ID, Enabled: true}
+	for _, bad := range []string{"2001:db8:9:ab80::/56", "2001:db8:9::/72", "2001:db8:9:ab00::/56", "10.0.0.0/8"} {
+		other.Prefix6 = bad
+		if err := f.st.CreateModem(ctx, "t", &other); err == nil {
+			t.Errorf("a modem with prefix %s was accepted", bad)
+			other.ID = 0
+		}
+	}
+}

@@ -19,13 +19,13 @@ import (
 
 // ModemCSVColumns are a modem CSV's columns, in export order. customer is
 // the customer's account number, plan and cmts are names.
-var ModemCSVColumns = []string{"mac", "serial", "vendor", "model", "customer", "plan", "cmts", "fixed_ipv4", "ipv6", "enabled", "notes"}
+var ModemCSVColumns = []string{"mac", "serial", "vendor", "model", "customer", "plan", "cmts", "fixed_ipv4", "ipv6", "prefix6", "enabled", "notes"}
 
 // csvAliases are other header names people use for a column.
 var csvAliases = map[string]string{
 	"customer_account": "customer", "account": "customer", "customer_id": "customer",
 	"plan_name": "plan", "cmts_name": "cmts",
-	"fixed_ip": "fixed_ipv4", "ip": "fixed_ipv4", "ipv4": "fixed_ipv4",
+	"fixed_ip": "fixed_ipv4", "ip": "fixed_ipv4", "ipv4": "fixed_ipv4", "fixed_prefix6": "prefix6", "prefix": "prefix6",
 	"serial_number": "serial", "mac_address": "mac",
 }
 
@@ -258,6 +258,8 @@ func (im *modemImporter) row(ctx context.Context, line int, rec []string) (Impor
 			m.FixedIPv4 = v
 		case "ipv6":
 			m.IPv6 = v
+		case "prefix6":
+			m.Prefix6 = v
 		case "notes":
 			m.Notes = v
 		case "enabled":
@@ -354,6 +356,7 @@ func modemChanges(a, b Modem) []string {
 	add("cmts", a.CMTSID != b.CMTSID)
 	add("fixed_ipv4", a.FixedIPv4 != b.FixedIPv4)
 	add("ipv6", a.IPv6 != b.IPv6)
+	add("prefix6", a.Prefix6 != b.Prefix6)
 	add("enabled", a.Enabled != b.Enabled)
 	add("notes", a.Notes != b.Notes)
 	return out
@@ -387,7 +390,7 @@ func (s *Store) ExportModemsCSV(ctx context.Context, w io.Writer, f ModemFilter)
 			if !m.Enabled {
 				enabled = "no"
 			}
-			rec := []string{m.MAC, m.Serial, m.Vendor, m.Model, m.CustomerAccount, m.PlanName, m.CMTSName, m.FixedIPv4, m.IPv6, enabled, m.Notes}
+			rec := []string{m.MAC, m.Serial, m.Vendor, m.Model, m.CustomerAccount, m.PlanName, m.CMTSName, m.FixedIPv4, m.IPv6, m.Prefix6, enabled, m.Notes}
 			if err := cw.Write(rec); err != nil {
 				return err
 			}

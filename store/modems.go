@@ -21,20 +21,23 @@ type Modem struct {
 	CMTSID     int64
 	FixedIPv4  string
 	IPv6       string // override; empty means derived from the MAC
-	Enabled    bool
+	// Prefix6 is a delegated prefix reserved for the router behind the
+	// modem, e.g. 2001:db8:4:180::/56; empty: from the pools.
+	Prefix6 string
+	Enabled bool
 	Notes      string
 }
 
 var modemTable = &table[Modem]{
 	entity: "modem",
 	name:   "modems",
-	cols:   []string{"mac", "serial", "vendor", "model", "customer_id", "plan_id", "cmts_id", "fixed_ipv4", "ipv6", "enabled", "notes"},
+	cols:   []string{"mac", "serial", "vendor", "model", "customer_id", "plan_id", "cmts_id", "fixed_ipv4", "ipv6", "prefix6", "enabled", "notes"},
 	meta:   func(m *Modem) *Meta { return &m.Meta },
 	values: func(m *Modem) []any {
-		return []any{m.MAC, m.Serial, m.Vendor, m.Model, nullID(m.CustomerID), nullID(m.PlanID), nullID(m.CMTSID), m.FixedIPv4, m.IPv6, m.Enabled, m.Notes}
+		return []any{m.MAC, m.Serial, m.Vendor, m.Model, nullID(m.CustomerID), nullID(m.PlanID), nullID(m.CMTSID), m.FixedIPv4, m.IPv6, m.Prefix6, m.Enabled, m.Notes}
 	},
 	dests: func(m *Modem) []any {
-		return []any{&m.MAC, &m.Serial, &m.Vendor, &m.Model, nullableID{&m.CustomerID}, nullableID{&m.PlanID}, nullableID{&m.CMTSID}, &m.FixedIPv4, &m.IPv6, &m.Enabled, &m.Notes}
+		return []any{&m.MAC, &m.Serial, &m.Vendor, &m.Model, nullableID{&m.CustomerID}, nullableID{&m.PlanID}, nullableID{&m.CMTSID}, &m.FixedIPv4, &m.IPv6, &m.Prefix6, &m.Enabled, &m.Notes}
 	},
 	validate: func(ctx context.Context, tx *sql.Tx, m *Modem) error {
 		v := newValidator("modem")
@@ -46,6 +49,26 @@ var modemTable = &table[Modem]{
 		v.maxLen("model", m.Model, 64)
 		v.addr("fixed_ipv4", &m.FixedIPv4, 4)
 		v.addr("ipv6", &m.IPv6, 6)
+		if m.Prefix6 = strings.TrimSpace(m.Prefix6); m.Prefix6 != "" {
+			p, err := netip.ParsePrefix(m.Prefix6)
+			switch {
+			case err != nil || !p.Addr().Is6() || p.Addr().Is4In6():
+				v.fail("prefix6", "%q is not an IPv6 prefix like 2001:db8:4:180::/56", m.Prefix6)
+			case p.Bits() < 32 || p.Bits() > 64:
+				v.fail("prefix6", "a delegated prefix is /32 to /64, not /%d", p.Bits())
+			case p.Masked() != p:
+				v.fail("prefix6", "%s has bits set past /%d: did you mean %s?", p, p.Bits(), p.Masked())
+			default:
+				m.Prefix6 = p.String()
+				var other string
+				err := tx.QueryRowContext(ctx, "SELECT mac FROM modems WHERE prefix6 = ? AND prefix6 <> '' AND id <> ?", m.Prefix6, m.ID).Scan(&other)
+				if err == nil {
+					v.fail("prefix6", "%s is reserved for modem %s", m.Prefix6, other)
+				} else if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+		}
 		for _, r := range []struct {
 			field, tbl string
 			id         int64
@@ -269,7 +292,7 @@ func macDigits(q string) string {
 }
 
 const modemRowSelect = `SELECT m.id, m.mac, m.serial, m.vendor, m.model, m.customer_id, m.plan_id, m.cmts_id,
-	m.fixed_ipv4, m.ipv6, m.enabled, m.notes, m.created_at, m.updated_at,
+	m.fixed_ipv4, m.ipv6, m.prefix6, m.enabled, m.notes, m.created_at, m.updated_at,
 	COALESCE(c.name, ''), COALESCE(c.account, ''), COALESCE(p.name, ''), COALESCE(t.name, '')
 	FROM modems m
 	LEFT JOIN customers c ON c.id = m.customer_id
@@ -298,7 +321,7 @@ func (s *Store) ListModems(ctx context.Context, f ModemFilter, page Page) ([]Mod
 		var r ModemRow
 		var created, updated int64
 		if err := rows.Scan(&r.ID, &r.MAC, &r.Serial, &r.Vendor, &r.Model, nullableID{&r.CustomerID}, nullableID{&r.PlanID}, nullableID{&r.CMTSID},
-			&r.FixedIPv4, &r.IPv6, &r.Enabled, &r.Notes, &created, &updated,
+			&r.FixedIPv4, &r.IPv6, &r.Prefix6, &r.Enabled, &r.Notes, &created, &updated,
 			&r.CustomerName, &r.CustomerAccount, &r.PlanName, &r.CMTSName); err != nil {
 			return nil, 0, fmt.Errorf("list modems: %w", err)
 		}

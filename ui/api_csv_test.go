@@ -45,9 +45,9 @@ func TestAPIModemsCSV(t *testing.T) {
 	w.Write(recs[0])
 	w.Write(first)
 	w.WriteAll(recs[2:])
-	w.Write([]string{"02:00:5e:00:00:42", "SN-NEW", "", "", "", first[5], first[6], "", "", "yes", ""})
+	w.Write([]string{"02:00:5e:00:00:42", "SN-NEW", "", "", "", first[5], first[6], "", "", "", "yes", ""})
 	w.Write([]string{"not-a-mac"})
-	w.Write([]string{"02:00:5e:00:00:43", "", "", "", "", "No Such Plan", first[6], "", "", "yes", ""})
+	w.Write([]string{"02:00:5e:00:00:43", "", "", "", "", "No Such Plan", first[6], "", "", "", "yes", ""})
 	w.Flush()
 	body := file.String()
 	badLine := len(recs) + 2

@@ -265,6 +265,7 @@ type modemJSON struct {
 	CMTSID     *int64    `json:"cmts_id"`
 	FixedIPv4  string    `json:"fixed_ipv4"`
 	IPv6       string    `json:"ipv6"`
+	Prefix6    string    `json:"prefix6"`
 	Enabled    bool      `json:"enabled"`
 	Notes      string    `json:"notes"`
 	Created    time.Time `json:"created"`
@@ -464,12 +465,12 @@ func (s *Server) apiEntities() []registrarAPI {
 			out: func(m store.Modem) modemJSON {
 				return modemJSON{ID: m.ID, MAC: m.MAC, Serial: m.Serial, Vendor: m.Vendor, Model: m.Model,
 					CustomerID: optID(m.CustomerID), PlanID: optID(m.PlanID), CMTSID: optID(m.CMTSID),
-					FixedIPv4: m.FixedIPv4, IPv6: m.IPv6, Enabled: m.Enabled, Notes: m.Notes, Created: m.Created, Updated: m.Updated}
+					FixedIPv4: m.FixedIPv4, IPv6: m.IPv6, Prefix6: m.Prefix6, Enabled: m.Enabled, Notes: m.Notes, Created: m.Created, Updated: m.Updated}
 			},
 			in: func(d modemJSON, m *store.Modem) {
 				m.MAC, m.Serial, m.Vendor, m.Model = d.MAC, d.Serial, d.Vendor, d.Model
 				m.CustomerID, m.PlanID, m.CMTSID = fromOptID(d.CustomerID), fromOptID(d.PlanID), fromOptID(d.CMTSID)
-				m.FixedIPv4, m.IPv6, m.Enabled, m.Notes = d.FixedIPv4, d.IPv6, d.Enabled, d.Notes
+				m.FixedIPv4, m.IPv6, m.Prefix6, m.Enabled, m.Notes = d.FixedIPv4, d.IPv6, d.Prefix6, d.Enabled, d.Notes
 			},
 			create: s.st.CreateModem, update: s.st.UpdateModem, remove: s.st.DeleteModem,
 			id: func(m *store.Modem) int64 { return m.ID },

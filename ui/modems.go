@@ -41,7 +41,7 @@ func (s *Server) modemsCRUD() registrar {
 					m.CustomerID = c.ID
 				}
 			}
-			m.FixedIPv4, m.IPv6 = formValue(r, "fixed_ipv4"), formValue(r, "ipv6")
+			m.FixedIPv4, m.IPv6, m.Prefix6 = formValue(r, "fixed_ipv4"), formValue(r, "ipv6"), formValue(r, "prefix6")
 			m.Enabled = r.PostFormValue("enabled") == "on"
 			m.Notes = formValue(r, "notes")
 			return errs
@@ -100,6 +100,7 @@ func (s *Server) modemFields(ctx context.Context, m store.Modem, e map[string]st
 		{Name: "cmts_id", Label: "CMTS", Type: "select", Options: cmts, Value: idString(m.CMTSID), Error: e["cmts_id"]},
 		{Name: "fixed_ipv4", Label: "Fixed IPv4", Value: m.FixedIPv4, Mono: true, Error: e["fixed_ipv4"], Help: "empty: an address from the CM pool"},
 		{Name: "ipv6", Label: "IPv6 override", Value: m.IPv6, Mono: true, Error: e["ipv6"], Help: "empty: " + derived},
+		{Name: "prefix6", Label: "Reserved delegated prefix", Value: m.Prefix6, Mono: true, Error: e["prefix6"], Help: "the router behind the modem always gets this prefix, e.g. 2001:db8:4:180::/56; empty: from the pools"},
 		{Name: "enabled", Label: "Enabled (network access)", Type: "checkbox", Checked: m.Enabled, Error: e["enabled"]},
 		{Name: "notes", Label: "Notes", Type: "textarea", Rows: 3, Value: m.Notes, Error: e["notes"]},
 	}, nil

@@ -40,8 +40,10 @@ const (
 //     IPv6 override only when it differs from the address ip6m derives from
 //     the MAC (the seed's are all derived). A host with neither a config
 //     file nor an address in a modem network is not a modem and is
-//     reported. fixed-prefix6 is reported: ip6m keeps no per-device prefix
-//     (the eRouter behind a modem gets a stable one from the pool).
+//     reported. fixed-prefix6 of a modem's host becomes the prefix reserved
+//     for the router behind the modem (ip6m delegates it to the first CPE
+//     behind the modem that asks); on a host that is no modem it is
+//     reported.
 //   - option <cablelabs>.tftp-servers (code 32) → server.ipv6 when the
 //     inventory has none, else tftp.ipv6 when it differs.
 //   - configuration-file (code 33): ip6m names configs itself, so each name
@@ -851,16 +853,17 @@ func (m *mapper6) modems(hosts []*host6Decl) {
 		}
 	}
 	fixed := map[netip.Addr]string{}
+	prefixes := map[netip.Prefix]string{} // fixed-prefix6 → the modem's MAC
 	files := map[string]*FileUse{}
 	var fileOrder []string
 	var notModems, planNeeded int
 	for _, h := range hosts {
 		file := lookup6(h.sc, func(p *params6) *textAt { return p.file })
-		if h.prefix.IsValid() {
-			m.rep.note("fixed-prefix6", h.prefixPos, "host %s: fixed-prefix6 %s not mapped (ip6m keeps no per-device prefix; the router behind a modem keeps the prefix the pool gave it while it renews)", h.name, h.prefix)
-		}
 		if file == nil && (h.subnet == nil || h.subnet.purpose != store.PurposeCM || !h.fixed.IsValid()) {
 			notModems++
+			if h.prefix.IsValid() {
+				m.rep.note("fixed-prefix6", h.prefixPos, "host %s: fixed-prefix6 %s not mapped (the host is not a cable modem; ip6m reserves prefixes per modem, for the router behind it)", h.name, h.prefix)
+			}
 			m.rep.note("not modem "+h.name, h.pos, "host %s: no config file and no address in a modem network, so not a cable modem: not imported (ip6m serves the devices behind a modem from its networks' pools)", h.name)
 			continue
 		}
@@ -892,10 +895,26 @@ func (m *mapper6) modems(hosts []*host6Decl) {
 				override = h.fixed.String()
 			}
 		}
+		prefix := ""
+		if h.prefix.IsValid() {
+			switch pm := h.prefix.Masked(); {
+			case pm.Bits() < 32 || pm.Bits() > 64:
+				m.rep.note("fixed-prefix6", h.prefixPos, "host %s: fixed-prefix6 %s not mapped (a delegated prefix is /32 to /64)", h.name, h.prefix)
+			case prefixes[pm] != "":
+				m.fail(h.prefixPos, "fixed-prefix6 %s of %s is already %s's", pm, h.mac, prefixes[pm])
+				continue
+			default:
+				prefixes[pm] = h.mac
+				prefix = pm.String()
+			}
+		}
 		if old, ok := m.inv.modems[h.mac]; ok {
 			m.rep.Present.Modems++
 			if override != "" && old.IPv6 != override {
 				m.rep.note("present v6 "+h.mac, h.fixedPos, "modem %s is already in the inventory: its IPv6 address is kept (the file says %s)", h.mac, override)
+			}
+			if prefix != "" && old.Prefix6 != prefix {
+				m.rep.note("present prefix "+h.mac, h.prefixPos, "modem %s is already in the inventory: its reserved prefix is kept (the file says %s)", h.mac, prefix)
 			}
 			continue
 		}
@@ -910,7 +929,7 @@ func (m *mapper6) modems(hosts []*host6Decl) {
 		case h.inShared != nil:
 			cmts = h.inShared.name
 		}
-		it := &modemItem{m: store.Modem{MAC: h.mac, Enabled: true, IPv6: override, Notes: fmt.Sprintf("imported from host %s (%s)", h.name, h.pos)},
+		it := &modemItem{m: store.Modem{MAC: h.mac, Enabled: true, IPv6: override, Prefix6: prefix, Notes: fmt.Sprintf("imported from host %s (%s)", h.name, h.pos)},
 			cmts: cmts, plan: plan, pos: h.pos}
 		if plan == "" {
 			it.plan = DefaultPlanName

@@ -99,13 +99,14 @@ shared-network "Hub-2" {
 }
 `
 	for _, tc := range []struct {
-		name  string
-		hosts string
-		err   string // in the error, when the import must fail
-		mac   string // the modem that must exist
-		ipv6  string // its IPv6 override
-		cmts  string
-		notes []string // in the report
+		name    string
+		hosts   string
+		err     string // in the error, when the import must fail
+		mac     string // the modem that must exist
+		ipv6    string // its IPv6 override
+		prefix6 string // its reserved delegated prefix
+		cmts    string
+		notes   []string // in the report
 	}{
 		{name: "DUID-LL client-id", hosts: `host a { host-identifier option dhcp6.client-id 0:3:0:1:44:32:c8:21:9:e7; fixed-address6 2001:db8:9:11::4432:c821:9e7; }`,
 			mac: "44:32:c8:21:09:e7", cmts: "Hub-2"},
@@ -113,8 +114,14 @@ shared-network "Hub-2" {
 			mac: "44:32:c8:21:09:e7", ipv6: "2001:db8:9:11::77", cmts: "Hub-2", notes: []string{`"cm/a.cfg", 1 modem host`}},
 		{name: "DUID-EN is reported", hosts: `host a { host-identifier option dhcp6.client-id 0:2:0:0:11:8b:1:2:3; fixed-address6 2001:db8:9:11::5; }`,
 			notes: []string{"is not a DUID-LL or DUID-LLT", "host a has no hardware ethernet"}},
-		{name: "fixed-prefix6 is reported", hosts: `host a { hardware ethernet 44:32:c8:21:09:e7; option docsis.configuration-file "cm/4432c82109e7.cfg"; fixed-prefix6 2001:db8:9:100::/56; }`,
-			mac: "44:32:c8:21:09:e7", notes: []string{"fixed-prefix6 2001:db8:9:100::/56 not mapped"}},
+		{name: "fixed-prefix6 of a modem is its router's reserved prefix", hosts: `host a { hardware ethernet 44:32:c8:21:09:e7; option docsis.configuration-file "cm/4432c82109e7.cfg"; fixed-prefix6 2001:db8:9:100::/56; }`,
+			mac: "44:32:c8:21:09:e7", prefix6: "2001:db8:9:100::/56"},
+		{name: "fixed-prefix6 of no modem is reported", hosts: `host pc { hardware ethernet 02:00:00:00:00:01; fixed-prefix6 2001:db8:9:100::/56; }`,
+			notes: []string{"fixed-prefix6 2001:db8:9:100::/56 not mapped (the host is not a cable modem"}},
+		{name: "fixed-prefix6 too long is reported", hosts: `host a { hardware ethernet 44:32:c8:21:09:e7; option docsis.configuration-file "cm/4432c82109e7.cfg"; fixed-prefix6 2001:db8:9:100::/72; }`,
+			mac: "44:32:c8:21:09:e7", notes: []string{"fixed-prefix6 2001:db8:9:100::/72 not mapped (a delegated prefix is /32 to /64)"}},
+		{name: "two modems on one prefix", hosts: "host a { hardware ethernet 44:32:c8:21:09:e7; option docsis.configuration-file \"x\"; fixed-prefix6 2001:db8:9:100::/56; }\nhost b { hardware ethernet 44:32:c8:21:09:e9; option docsis.configuration-file \"x\"; fixed-prefix6 2001:db8:9:100::/56; }",
+			err: "fixed-prefix6 2001:db8:9:100::/56 of 44:32:c8:21:09:e9 is already 44:32:c8:21:09:e7's"},
 		{name: "fixed-prefix6 not a prefix start", hosts: `host a { hardware ethernet 44:32:c8:21:09:e7; fixed-prefix6 2001:db8:9:180::/56; }`,
 			err: "fixed-prefix6 2001:db8:9:180::/56 is not an IPv6 prefix"},
 		{name: "a host that is no modem", hosts: `host pc { hardware ethernet 02:00:00:00:00:01; fixed-address6 2001:db8:9:12::5; }`,
@@ -159,8 +166,8 @@ shared-network "Hub-2" {
 				}
 				return
 			}
-			if len(modems) != 1 || modems[0].MAC != tc.mac || modems[0].IPv6 != tc.ipv6 {
-				t.Fatalf("modems %+v, want %s with IPv6 %q", modems, tc.mac, tc.ipv6)
+			if len(modems) != 1 || modems[0].MAC != tc.mac || modems[0].IPv6 != tc.ipv6 || modems[0].Prefix6 != tc.prefix6 {
+				t.Fatalf("modems %+v, want %s with IPv6 %q and prefix %q", modems, tc.mac, tc.ipv6, tc.prefix6)
 			}
 			if tc.cmts != "" {
 				if c, _ := st.GetCMTS(ctx, modems[0].CMTSID); c.Name != tc.cmts {
