@@ -25,7 +25,7 @@ type Modem struct {
 	// modem, e.g. 2001:db8:4:180::/56; empty: from the pools.
 	Prefix6 string
 	Enabled bool
-	Notes      string
+	Notes   string
 }
 
 var modemTable = &table[Modem]{
