@@ -27,6 +27,10 @@ func (f LeaseFilter) where(addrCol string, now int64) (string, []any) {
 		conds, args = append(conds, cond), append(args, arg)
 	}
 	if f.Address != "" {
+		if addrCol == "address" {
+			// leases6: through its UNIQUE (type, address, prefix_len) index.
+			conds = append(conds, "type IN ('na', 'pd')")
+		}
 		add(addrCol+" = ?", f.Address)
 	}
 	if f.MAC != "" {

@@ -198,3 +198,31 @@ func TestCustomerByAccount(t *testing.T) {
 		t.Errorf("a part of accounts: %v, want ErrNotFound", err)
 	}
 }
+
+// TestLeases6ByAddressUsesIndex: with leases6_address gone, a lookup by
+// address goes through the UNIQUE (type, address, prefix_len) index.
+func TestLeases6ByAddressUsesIndex(t *testing.T) {
+	s := newTestStore(t, Options{})
+	for _, q := range []string{
+		"SELECT modem_id FROM leases6 WHERE type IN ('na', 'pd') AND address = '2001:db8::1' AND modem_id IS NOT NULL",
+		"SELECT id FROM leases6 WHERE ends > 5 AND type IN ('na', 'pd') AND address = '2001:db8::1'",
+	} {
+		rows, err := s.read.Query("EXPLAIN QUERY PLAN " + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX sqlite_autoindex_leases6_1 (type=? AND address=?)") {
+			t.Errorf("%s: plan %s", q, got)
+		}
+	}
+}

@@ -250,7 +250,7 @@ func searchCond(q string) (string, []any) {
 		ids := `SELECT id FROM modems WHERE fixed_ipv4 = ? AND fixed_ipv4 <> ''
 			UNION SELECT id FROM modems WHERE ipv6 = ? AND ipv6 <> ''
 			UNION SELECT modem_id FROM leases4 WHERE ip = ? AND modem_id IS NOT NULL
-			UNION SELECT modem_id FROM leases6 WHERE address = ? AND modem_id IS NOT NULL
+			UNION SELECT modem_id FROM leases6 WHERE type IN ('na', 'pd') AND address = ? AND modem_id IS NOT NULL
 			UNION SELECT modem_id FROM mtas WHERE fixed_ipv4 = ? AND fixed_ipv4 <> ''
 			UNION SELECT modem_id FROM cpes WHERE fixed_ipv4 = ? AND fixed_ipv4 <> ''`
 		args := []any{ip, ip, ip, ip, ip, ip}
