@@ -3,6 +3,7 @@ package dhcp
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net"
 	"net/netip"
 	"sync"
@@ -54,6 +55,28 @@ func (b *binding) record() *store.Lease6 {
 
 // maxScan bounds the search for a free address or prefix in one request.
 const maxScan = 1 << 16
+
+// span6 is how many /plen prefixes there are from first to last
+// (inclusive), at most maxScan: one round of a range or pool.
+func span6(first, last netip.Addr, plen int) int {
+	if plen < 1 || plen > 128 || last.Less(first) {
+		return 0
+	}
+	a, b := first.As16(), last.As16()
+	// last - first as 128 bits, shifted right by 128 - plen.
+	lo, borrow := bits.Sub64(binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(a[8:]), 0)
+	hi, _ := bits.Sub64(binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(a[:8]), borrow)
+	switch sh := uint(128 - plen); {
+	case sh >= 64:
+		lo, hi = hi>>(sh-64), 0
+	case sh > 0:
+		lo, hi = lo>>sh|hi<<(64-sh), hi>>sh
+	}
+	if hi != 0 || lo >= maxScan-1 {
+		return maxScan
+	}
+	return int(lo) + 1
+}
 
 // bindings is the v6 allocator: who holds which address or prefix.
 type bindings struct {
@@ -175,7 +198,9 @@ func (bs *bindings) pickNA(key string, d decision6, now time.Time) (netip.Prefix
 		if !ok {
 			next = netip.PrefixFrom(r.first, 128)
 		}
-		for i := 0; i < maxScan; i++ {
+		// At most once round the range: a range used up costs its size,
+		// not maxScan, per request (under the lock every request takes).
+		for i, steps := 0, span6(r.first, r.last, 128); i < steps; i++ {
 			if !next.Addr().IsValid() || next.Addr().Compare(r.last) > 0 {
 				next = netip.PrefixFrom(r.first, 128) // wrap once the range is used up
 			}
@@ -219,7 +244,7 @@ func (bs *bindings) pickPD(key string, nets []*network6, reserved map[netip.Pref
 			if !ok {
 				next = netip.PrefixFrom(pool.first, pool.bits)
 			}
-			for i := 0; i < maxScan; i++ {
+			for i, steps := 0, span6(pool.first, pool.last, pool.bits); i < steps; i++ {
 				if !next.IsValid() || next.Addr().Compare(pool.last) > 0 {
 					next = netip.PrefixFrom(pool.first, pool.bits)
 				}
