@@ -160,3 +160,22 @@ func (s *Store) CustomerByRegistration(ctx context.Context, account, code string
 	}
 	return list[0], nil
 }
+
+// NewRegistrationCode gives the customer a fresh registration code (the old
+// one stops working), audited without the codes themselves.
+func (s *Store) NewRegistrationCode(ctx context.Context, actor string, id int64) (Customer, error) {
+	var c Customer
+	err := s.inventoryTx(ctx, func(tx *sql.Tx) error {
+		before, err := customerTable.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		c = before
+		c.RegCode = newRegCode(nil)
+		if _, err := tx.ExecContext(ctx, "UPDATE customers SET reg_code = ?, updated_at = ? WHERE id = ?", c.RegCode, s.unixNow(), id); err != nil {
+			return fmt.Errorf("new registration code for customer %d: %w", id, err)
+		}
+		return s.audit(ctx, tx, actor, "new registration code", "customer", id, &before, &c)
+	})
+	return c, err
+}

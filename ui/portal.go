@@ -21,6 +21,28 @@ import (
 // modem is then created on the customer's plan, audited, and reset, and
 // comes up with its real config.
 
+// registerPortalRoutes are the UI's routes for self-registration (the
+// portal itself is PortalHandler, on its own listener).
+func (s *Server) registerPortalRoutes() {
+	s.handle("POST /customers/{id}/regcode", store.RoleOperator, s.customerNewCode)
+}
+
+// customerNewCode gives a customer a fresh registration code (operator).
+func (s *Server) customerNewCode(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r, "That customer")
+		return
+	}
+	sess, _ := sessionFrom(r.Context())
+	c, err := s.st.NewRegistrationCode(r.Context(), sess.User.Name, id)
+	if err != nil {
+		s.failOrNotFound(w, r, err, "That customer")
+		return
+	}
+	http.Redirect(w, r, withFlash("/customers/"+idString(id), "New registration code for "+c.Name+"; the old one no longer works."), http.StatusSeeOther)
+}
+
 // PortalClient is a CPE on the registration portal: the unknown modem it
 // sits behind and the relay it came through.
 type PortalClient struct {

@@ -89,3 +89,36 @@ func TestPortal(t *testing.T) {
 		t.Errorf("audit %+v", trail)
 	}
 }
+
+// TestCustomerNewCode: an operator gives a customer a fresh registration
+// code from the customer page; the old one stops working; viewers may not.
+func TestCustomerNewCode(t *testing.T) {
+	_, ts, st := newTestServer(t, 3)
+	ctx := context.Background()
+	m, _ := st.ModemByMAC(ctx, "44:32:c8:21:09:e7")
+	cust, _ := st.GetCustomer(ctx, m.CustomerID)
+	v := newClient(t, ts)
+	v.login("viewer")
+	if _, body, _ := v.get("/customers/" + idString(cust.ID)); strings.Contains(body, cust.RegCode) {
+		t.Error("a viewer sees the registration code")
+	}
+	if code, _, _ := v.post("/customers/"+idString(cust.ID)+"/regcode", url.Values{"csrf": {v.csrf}}, ts.URL); code != http.StatusForbidden {
+		t.Errorf("viewer: %d, want 403", code)
+	}
+	c := newClient(t, ts)
+	c.login("operator")
+	if code, _, _ := c.post("/customers/"+idString(cust.ID)+"/regcode", url.Values{"csrf": {c.csrf}}, ts.URL); code != http.StatusSeeOther {
+		t.Fatalf("operator: %d, want 303", code)
+	}
+	now, _ := st.GetCustomer(ctx, cust.ID)
+	if now.RegCode == cust.RegCode || len(now.RegCode) != 10 {
+		t.Fatalf("code %q after renewal (was %q)", now.RegCode, cust.RegCode)
+	}
+	if _, err := st.CustomerByRegistration(ctx, cust.Account, cust.RegCode); err == nil {
+		t.Error("the old code still works")
+	}
+	trail, _ := st.ListAudit(ctx, "customer", cust.ID, 5)
+	if len(trail) == 0 || trail[0].Action != "new registration code" || strings.Contains(trail[0].After, now.RegCode) || strings.Contains(trail[0].Before, cust.RegCode) {
+		t.Errorf("audit %+v", trail)
+	}
+}

@@ -290,6 +290,7 @@ func (s *Server) registerRoutes() {
 	s.registerCSVRoutes()
 	s.registerEventRoutes()
 	s.registerUnknownRoutes()
+	s.registerPortalRoutes()
 	for _, e := range s.entities() {
 		e.register(s)
 	}
