@@ -37,17 +37,10 @@ func runImportCSV(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	fs.Usage = func() { fmt.Fprint(stderr, importCSVHelp) }
 	data := fs.String("data", "./ip6m-data", "data folder")
 	dry := fs.Bool("dry-run", false, "check and report, write nothing")
-	var files []string
-	rest := args
-	for {
-		if code, ok := parseFlags(fs, rest); !ok {
-			return code
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		rest = fs.Args()[1:]
+	// FILE may stand before, between or after the flags.
+	files, code, ok := parseFlagsAndFiles(fs, args)
+	if !ok {
+		return code
 	}
 	if len(files) != 1 {
 		fmt.Fprintf(stderr, "ip6m import csv: give one FILE (got %d)\n\n%s", len(files), importCSVHelp)

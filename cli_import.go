@@ -71,17 +71,9 @@ func runImport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmts := fs.String("cmts", "CMTS-1", "CMTS for networks the file does not place")
 	plan := fs.String("plan", "", "an existing plan for every imported modem")
 	// FILE may stand before, between or after the flags.
-	var files []string
-	rest := args[1:]
-	for {
-		if code, ok := parseFlags(fs, rest); !ok {
-			return code
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		rest = fs.Args()[1:]
+	files, code, ok := parseFlagsAndFiles(fs, args[1:])
+	if !ok {
+		return code
 	}
 	if len(files) != 1 {
 		fmt.Fprintf(stderr, "ip6m import %s: give one FILE (got %d)\n\n%s", format, len(files), importHelp)

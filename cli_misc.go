@@ -14,6 +14,21 @@ import (
 
 // parseFlags parses fs and handles -h; ok is false when the command should
 // return code.
+// parseFlagsAndFiles parses args where the file arguments may stand
+// before, between or after the flags, and returns the files.
+func parseFlagsAndFiles(fs *flag.FlagSet, args []string) (files []string, code int, ok bool) {
+	for {
+		if code, ok := parseFlags(fs, args); !ok {
+			return nil, code, false
+		}
+		if fs.NArg() == 0 {
+			return files, 0, true
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -151,21 +151,7 @@ func TestLeaseHistoryByCustomerAfterMove(t *testing.T) {
 func TestLeaseHistoryByCustomerUsesIndex(t *testing.T) {
 	s := newTestStore(t, Options{})
 	for _, at := range []string{"", " AND starts <= 5 AND ends >= 5"} {
-		rows, err := s.read.Query("EXPLAIN QUERY PLAN SELECT at, address, mac FROM lease_history WHERE customer_id = 1" + at + " ORDER BY starts DESC, id DESC LIMIT 10")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		got := strings.Join(plan, "; ")
+		got := queryPlan(t, s, "SELECT at, address, mac FROM lease_history WHERE customer_id = 1"+at+" ORDER BY starts DESC, id DESC LIMIT 10")
 		if !strings.Contains(got, "USING INDEX lease_history_customer") || strings.Contains(got, "TEMP B-TREE") {
 			t.Errorf("query plan%s: %s", at, got)
 		}
@@ -207,22 +193,28 @@ func TestLeases6ByAddressUsesIndex(t *testing.T) {
 		"SELECT modem_id FROM leases6 WHERE type IN ('na', 'pd') AND address = '2001:db8::1' AND modem_id IS NOT NULL",
 		"SELECT id FROM leases6 WHERE ends > 5 AND type IN ('na', 'pd') AND address = '2001:db8::1'",
 	} {
-		rows, err := s.read.Query("EXPLAIN QUERY PLAN " + q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX sqlite_autoindex_leases6_1 (type=? AND address=?)") {
+		if got := queryPlan(t, s, q); !strings.Contains(got, "USING INDEX sqlite_autoindex_leases6_1 (type=? AND address=?)") {
 			t.Errorf("%s: plan %s", q, got)
 		}
 	}
+}
+
+// queryPlan is SQLite's plan for q, its steps joined by "; ".
+func queryPlan(t *testing.T, s *Store, q string) string {
+	t.Helper()
+	rows, err := s.read.Query("EXPLAIN QUERY PLAN " + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }
