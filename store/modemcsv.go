@@ -269,23 +269,9 @@ func (im *modemImporter) row(ctx context.Context, line int, rec []string) (Impor
 			}
 			m.Enabled = b
 		case "plan":
-			m.PlanID = 0
-			if v != "" {
-				id, ok := im.plans[strings.ToLower(v)]
-				if !ok {
-					problems = append(problems, fmt.Sprintf("plan: no plan named %q", v))
-				}
-				m.PlanID = id
-			}
+			m.PlanID = byName(im.plans, "plan", "plan", v, &problems)
 		case "cmts":
-			m.CMTSID = 0
-			if v != "" {
-				id, ok := im.cmts[strings.ToLower(v)]
-				if !ok {
-					problems = append(problems, fmt.Sprintf("cmts: no CMTS named %q", v))
-				}
-				m.CMTSID = id
-			}
+			m.CMTSID = byName(im.cmts, "cmts", "CMTS", v, &problems)
 		case "customer":
 			m.CustomerID = 0
 			if v != "" {
@@ -323,6 +309,19 @@ func (im *modemImporter) row(ctx context.Context, line int, rec []string) (Impor
 	}
 	row.Result = map[bool]string{true: "updated", false: "created"}[exists]
 	return row, nil
+}
+
+// byName is the id of the row named v (any case) in names; 0 for an empty
+// v, or, with a problem noted, for a name that is not there.
+func byName(names map[string]int64, column, what, v string, problems *[]string) int64 {
+	if v == "" {
+		return 0
+	}
+	id, ok := names[strings.ToLower(v)]
+	if !ok {
+		*problems = append(*problems, fmt.Sprintf("%s: no %s named %q", column, what, v))
+	}
+	return id
 }
 
 // fieldsText is "field: message; field: message", by field name.
