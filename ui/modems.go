@@ -225,7 +225,9 @@ func modemTable(list []store.ModemRow, health map[string]HealthFlag) tableView {
 
 // modemView is everything the modem page shows.
 type modemView struct {
-	Modem    store.Modem
+	Modem store.Modem
+	// Plans are the plans to choose from (operators' "change plan").
+	Plans    []option
 	Customer *store.Customer
 	Plan     *store.Plan
 	CMTS     *store.CMTS
@@ -286,6 +288,14 @@ func (s *Server) modemDetail(w http.ResponseWriter, r *http.Request, m store.Mod
 			return
 		}
 		v.Plan = &p
+	}
+	if can(s.page(r, "", ""), store.RoleOperator) {
+		plans, err := s.planOptions(ctx, "")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Plans = plans
 	}
 	if m.CMTSID != 0 {
 		c, err := s.st.GetCMTS(ctx, m.CMTSID)
@@ -396,6 +406,73 @@ func (s *Server) modemReset(w http.ResponseWriter, r *http.Request) {
 	}
 	if failed != nil {
 		msg = "Reset of " + m.MAC + " failed: " + failed.Error()
+	}
+	http.Redirect(w, r, withFlash(target, msg), http.StatusSeeOther)
+}
+
+// modemState enables or disables a modem from its page (?enabled=1/0),
+// audited like an edit: a disabled modem gets the walled garden or nothing
+// at its next DHCP exchange (reset it to make that now).
+func (s *Server) modemState(w http.ResponseWriter, r *http.Request) {
+	s.modemQuickEdit(w, r, func(m *store.Modem) (string, error) {
+		switch r.PostFormValue("enabled") {
+		case "1":
+			m.Enabled = true
+			return "Modem " + m.MAC + " enabled; it gets its config at its next DHCP exchange (reset it to make that now).", nil
+		case "0":
+			m.Enabled = false
+			return "Modem " + m.MAC + " disabled; it loses network access at its next DHCP exchange (reset it to make that now).", nil
+		}
+		return "", errors.New("enabled must be 1 or 0")
+	})
+}
+
+// modemPlan moves a modem to another plan from its page.
+func (s *Server) modemPlan(w http.ResponseWriter, r *http.Request) {
+	s.modemQuickEdit(w, r, func(m *store.Modem) (string, error) {
+		id, err := strconv.ParseInt(r.PostFormValue("plan_id"), 10, 64)
+		if err != nil || id <= 0 {
+			return "", errors.New("choose a plan")
+		}
+		p, err := s.st.GetPlan(r.Context(), id)
+		if err != nil {
+			return "", err
+		}
+		m.PlanID = id
+		return "Modem " + m.MAC + " is on plan " + p.Name + " now; it gets that config at its next download (reset it to make that now).", nil
+	})
+}
+
+// modemQuickEdit changes one thing of the path's modem with change, saves
+// it (validated and audited as an edit) and returns to the modem's page.
+func (s *Server) modemQuickEdit(w http.ResponseWriter, r *http.Request, change func(*store.Modem) (string, error)) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r, "That modem")
+		return
+	}
+	m, err := s.st.GetModem(r.Context(), id)
+	if err != nil {
+		s.failOrNotFound(w, r, err, "That modem")
+		return
+	}
+	target := "/modems/" + idString(id)
+	msg, err := change(&m)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = errors.New("that plan does not exist")
+		}
+		http.Redirect(w, r, withFlash(target, "Nothing was changed: "+err.Error()), http.StatusSeeOther)
+		return
+	}
+	sess, _ := sessionFrom(r.Context())
+	var verr *store.ValidationError
+	switch err := s.st.UpdateModem(r.Context(), sess.User.Name, &m); {
+	case errors.As(err, &verr):
+		msg = "Nothing was changed: " + verr.Error()
+	case err != nil:
+		s.fail(w, r, err)
+		return
 	}
 	http.Redirect(w, r, withFlash(target, msg), http.StatusSeeOther)
 }

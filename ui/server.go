@@ -284,6 +284,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /settings", store.RoleAdmin, s.settingsSave)
 
 	s.handle("POST /modems/{id}/reset", store.RoleOperator, s.modemReset)
+	s.handle("POST /modems/{id}/state", store.RoleOperator, s.modemState)
+	s.handle("POST /modems/{id}/plan", store.RoleOperator, s.modemPlan)
 	s.handle("GET /modems/{id}/series", store.RoleViewer, s.modemSeries)
 	s.handle("GET /modems/{id}/live", store.RoleViewer, s.modemLive)
 	s.registerPlanRoutes()
