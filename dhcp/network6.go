@@ -23,6 +23,9 @@ type network6 struct {
 	log        []netip.Addr
 	timeOffset int32
 	walled     bool
+	// selfRegister: unknown modems get the registration config (their
+	// CPE's DHCPv4 lease leads to the registration page).
+	selfRegister bool
 }
 
 // pdPool is a range of delegated prefixes of one length.
@@ -42,6 +45,7 @@ func parseNetwork6(n store.Network) (*network6, error) {
 	}
 	nw := &network6{id: n.ID, cmtsID: n.CMTSID, name: n.Name, purpose: n.Purpose, prefix: p.Masked(),
 		validLife: time.Duration(n.LeaseTime) * time.Second, timeOffset: int32(n.TimeOffset), walled: n.UnknownPolicy == store.PolicyWalled}
+	nw.selfRegister = nw.walled && n.SelfRegister
 	for _, r := range n.Ranges {
 		a, err1 := netip.ParseAddr(r.First)
 		b, err2 := netip.ParseAddr(r.Last)

@@ -423,6 +423,21 @@ func (s *Server6) decide6(sn *snapshot, r *request6) decision6 {
 		}
 		return d
 	}
+	// A cable modem the inventory does not know, if it says it is one (or
+	// the CMTS relays it as one): the walled garden where its network says
+	// so, as in v4, else refused as an unknown modem.
+	if r.macOK && (strings.HasPrefix(strings.ToLower(r.vendor), "docsis") || (remoteOK && remote == r.mac)) {
+		d.kind = store.KindUnknown
+		if d.na = sn.network6Of(relayCMTS, store.PurposeCM, r.link); d.na == nil || !d.na.walled {
+			d.na, d.refuse = nil, "unknown modem "+macText(r.mac)
+			return d
+		}
+		d.walled, d.file = true, sn.walledFile
+		if d.na.selfRegister {
+			d.file = sn.registerFile
+		}
+		return d
+	}
 	if relayNet != nil && relayNet.purpose == store.PurposeServer && len(r.relays) == 0 {
 		d.kind, d.na = store.KindUnknown, relayNet
 		return d

@@ -498,3 +498,66 @@ func TestV6ReservedPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestV6UnknownModem: a cable modem the inventory does not know is refused
+// as an unknown modem (listed for the unknown modems page), or, where its
+// CM network says so, gets an address from the ranges and the walled-garden
+// config — the registration config where unknown modems may register.
+func TestV6UnknownModem(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:200::")
+	ctx := context.Background()
+	stranger := mustMAC("00:00:ca:de:ad:06")
+	file := func() (string, netip.Addr) {
+		t.Helper()
+		reply, _ := f.exchange6(t, relayed(t, cmSolicit(t, stranger, dhcpv6.WithRapidCommit), linkCM, stranger[:], 1))
+		if reply == nil || reply.MessageType != dhcpv6.MessageTypeReply {
+			return "", netip.Addr{}
+		}
+		var name string
+		for _, o := range reply.Options.VendorOpt(clEnterprise) {
+			if uint16(o.Code()) == clConfigFile {
+				name = string(o.ToBytes())
+			}
+		}
+		var a netip.Addr
+		if ia := reply.Options.OneIANA(); ia != nil && ia.Options.OneAddress() != nil {
+			a, _ = netip.AddrFromSlice(ia.Options.OneAddress().IPv6Addr)
+		}
+		return name, a
+	}
+	if name, _ := file(); name != "" {
+		t.Fatalf("an unknown modem on an ignoring network got %q", name)
+	}
+	refused := false
+	for _, r := range f.srv6.Refusals() {
+		if r.MAC == macText(stranger) && r.Class == ClassUnknownModem {
+			refused = true
+		}
+	}
+	if !refused {
+		t.Errorf("the unknown modem is not listed as one: %+v", f.srv6.Refusals())
+	}
+	nets, _ := f.st.ListNetworks(ctx, f.cmts.ID)
+	var cm store.Network
+	for _, n := range nets {
+		if n.Family == 6 && n.Purpose == store.PurposeCM {
+			cm = n
+		}
+	}
+	for _, tc := range []struct {
+		register bool
+		want     string
+	}{{false, DefaultWalledFile}, {true, DefaultRegisterFile}} {
+		cm.UnknownPolicy, cm.SelfRegister = store.PolicyWalled, tc.register
+		if err := f.st.UpdateNetwork(ctx, "t", &cm); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.srv6.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		name, a := file()
+		if name != tc.want || !netip.MustParsePrefix("2001:db8:4:11::/120").Contains(a) {
+			t.Errorf("self-register %v: file %q address %s, want %s and an address from the range", tc.register, name, a, tc.want)
+		}
+	}
+}
