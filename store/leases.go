@@ -404,6 +404,12 @@ func (s *Store) UnknownLeases4(ctx context.Context, now time.Time) ([]Lease4, er
 	return s.queryLeases4(ctx, `WHERE kind = ? AND state = ? AND ends > ? ORDER BY starts DESC LIMIT 1000`, KindUnknown, StateActive, now.Unix())
 }
 
+// UnknownLeases6 is UnknownLeases4 for IPv6 bindings (walled-garden modems
+// provisioned over IPv6).
+func (s *Store) UnknownLeases6(ctx context.Context, now time.Time) ([]Lease6, error) {
+	return s.queryLeases6(ctx, `WHERE kind = ? AND state = ? AND ends > ? ORDER BY starts DESC LIMIT 1000`, KindUnknown, StateActive, now.Unix())
+}
+
 // PortalLeases4 returns the active v4 leases of CPEs behind no known modem:
 // those on the self-registration portal.
 func (s *Store) PortalLeases4(ctx context.Context, now time.Time) ([]Lease4, error) {

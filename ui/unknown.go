@@ -87,6 +87,15 @@ func (s *Server) unknownModems(r *http.Request) ([]unknownModem, error) {
 	for _, l := range walled {
 		add(l.MAC, l.GiAddr, "DHCPv4", l.Starts, 0, l.IP)
 	}
+	walled6, err := s.st.UnknownLeases6(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range walled6 {
+		if l.MAC != "" {
+			add(l.MAC, l.LinkAddress, "DHCPv6", l.Starts, 0, l.Address)
+		}
+	}
 	if len(byMAC) == 0 {
 		return nil, nil
 	}

@@ -47,13 +47,18 @@ func TestUnknownModemsPage(t *testing.T) {
 		Kind: store.KindUnknown, State: store.StateActive, GiAddr: relay, Starts: now, Ends: now.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.CommitLeases(ctx, store.LeaseOp{Event: store.EventGrant, V6: &store.Lease6{Type: "na", Address: "2001:db8:4:11::7", PrefixLen: 128,
+		DUID: []byte{0, 3, 0, 1, 0, 0, 0xca, 0xde, 0xad, 0x03}, IAID: 1, MAC: "00:00:ca:de:ad:03", Kind: store.KindUnknown, State: store.StateActive,
+		LinkAddress: "2001:db8:4:11::1", Starts: now, Ends: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
 	c := newClient(t, ts)
 	c.login(store.RoleOperator)
 	code, body, _ := c.get("/modems/unknown")
 	if code != http.StatusOK {
 		t.Fatalf("unknown modems page: %d", code)
 	}
-	for _, want := range []string{"00:00:ca:de:ad:01", "00:00:ca:de:ad:02", "10.99.0.5", "/modems/new?cmts=" + idString(cm.CMTSID) + "&amp;mac=00%3A00%3Aca%3Ade%3Aad%3A01"} {
+	for _, want := range []string{"00:00:ca:de:ad:01", "00:00:ca:de:ad:02", "10.99.0.5", "00:00:ca:de:ad:03", "2001:db8:4:11::7", "/modems/new?cmts=" + idString(cm.CMTSID) + "&amp;mac=00%3A00%3Aca%3Ade%3Aad%3A01"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("unknown modems page lacks %q", want)
 		}
