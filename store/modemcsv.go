@@ -217,7 +217,7 @@ func (im *modemImporter) row(ctx context.Context, line int, rec []string) (Impor
 	}
 	vals := map[string]string{}
 	for i, v := range rec {
-		vals[im.cols[i]] = strings.TrimSpace(v)
+		vals[im.cols[i]] = csvUnsafe(strings.TrimSpace(v))
 	}
 	row.MAC = vals["mac"]
 	mac, err := NormalizeMAC(vals["mac"])
@@ -389,7 +389,8 @@ func (s *Store) ExportModemsCSV(ctx context.Context, w io.Writer, f ModemFilter)
 			if !m.Enabled {
 				enabled = "no"
 			}
-			rec := []string{m.MAC, m.Serial, m.Vendor, m.Model, m.CustomerAccount, m.PlanName, m.CMTSName, m.FixedIPv4, m.IPv6, m.Prefix6, enabled, m.Notes}
+			rec := []string{m.MAC, CSVSafe(m.Serial), CSVSafe(m.Vendor), CSVSafe(m.Model), CSVSafe(m.CustomerAccount), CSVSafe(m.PlanName), CSVSafe(m.CMTSName),
+				m.FixedIPv4, m.IPv6, m.Prefix6, enabled, CSVSafe(m.Notes)}
 			if err := cw.Write(rec); err != nil {
 				return err
 			}
@@ -439,4 +440,22 @@ func (p *peekReader) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	return p.r.Read(b)
+}
+
+// CSVSafe keeps a spreadsheet from running a cell as a formula: a value
+// starting with = + @ or a tab or CR gets a leading apostrophe (which the
+// import takes off again, so an export imports back unchanged).
+func CSVSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// csvUnsafe undoes CSVSafe.
+func csvUnsafe(v string) string {
+	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+@\t\r", rune(v[1])) {
+		return v[1:]
+	}
+	return v
 }

@@ -117,6 +117,24 @@ func TestModemsCSVRoundTrip(t *testing.T) {
 	if rep.Unchanged != 40 || rep.Errors != 0 {
 		t.Errorf("re-import of the export: %s", reportText(rep))
 	}
+	// A note a spreadsheet would run as a formula is exported defused and
+	// imports back as it was.
+	list, _, _ := s.ListModems(ctx, ModemFilter{}, Page{Size: 1})
+	m := list[0].Modem
+	m.Notes = "=HYPERLINK(\"http://x\")"
+	if err := s.UpdateModem(ctx, "t", &m); err != nil {
+		t.Fatal(err)
+	}
+	var out2 bytes.Buffer
+	if err := s.ExportModemsCSV(ctx, &out2, ModemFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out2.String(), `'=HYPERLINK`) {
+		t.Errorf("the export does not defuse a formula:\n%.300s", out2.String())
+	}
+	if rep, err := s.ImportModemsCSV(ctx, "t", bytes.NewReader(out2.Bytes()), false); err != nil || rep.Unchanged != 40 {
+		t.Errorf("re-import of the defused export: %v %s", err, reportText(rep))
+	}
 	semi := "\xef\xbb\xbfmac;serial\r\n" + strings.ReplaceAll(strings.SplitN(out.String(), "\n", 3)[1], ",", ";") + "\r\n"
 	semi = strings.Join(strings.Split(semi, ";")[:2], ";") + "\r\n"
 	rep, err = s.ImportModemsCSV(ctx, "t", strings.NewReader(semi), true)

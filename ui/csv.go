@@ -49,7 +49,7 @@ func writeTableCSV(w io.Writer, t tableView) error {
 	for _, row := range t.Rows {
 		rec = rec[:0]
 		for _, c := range row {
-			rec = append(rec, csvSafe(c.Text))
+			rec = append(rec, store.CSVSafe(c.Text))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -57,13 +57,6 @@ func writeTableCSV(w io.Writer, t tableView) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // importView is the CSV import page: the form, and after a dry run or an

@@ -59,8 +59,8 @@ func TestListCSV(t *testing.T) {
 
 func TestCSVSafe(t *testing.T) {
 	for in, want := range map[string]string{"=cmd|' /C calc'!A0": "'=cmd|' /C calc'!A0", "+1": "'+1", "@x": "'@x", "-3.5": "-3.5", "plain": "plain", "": ""} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		if got := store.CSVSafe(in); got != want {
+			t.Errorf("CSVSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
