@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ip6m/dhcp"
@@ -24,6 +25,9 @@ import (
 type portalClients struct {
 	mu sync.RWMutex
 	m  map[netip.Addr]ui.PortalClient
+	// n is len(m), read without the lock: every DNS query and every lease
+	// commit asks, and nearly always nobody is on the portal.
+	n atomic.Int64
 }
 
 func newPortalClients(ctx context.Context, st *store.Store) (*portalClients, error) {
@@ -41,11 +45,13 @@ func newPortalClients(ctx context.Context, st *store.Store) (*portalClients, err
 // add records l if it is a portal lease.
 func (p *portalClients) add(l store.Lease4) {
 	a, err := netip.ParseAddr(l.IP)
-	if err != nil || len(l.RemoteID) != 6 {
+	modem, ok := dhcp.RemoteIDMAC(l.RemoteID)
+	if err != nil || !ok {
 		return
 	}
 	p.mu.Lock()
-	p.m[a] = ui.PortalClient{ModemMAC: store.FormatMAC([6]byte(l.RemoteID)), Relay: l.GiAddr}
+	p.m[a] = ui.PortalClient{ModemMAC: store.FormatMAC(modem), Relay: l.GiAddr}
+	p.n.Store(int64(len(p.m)))
 	p.mu.Unlock()
 }
 
@@ -61,17 +67,24 @@ func (p *portalClients) observe(op store.LeaseOp) {
 		p.add(*l)
 		return
 	}
+	if p.n.Load() == 0 {
+		return
+	}
 	a, err := netip.ParseAddr(l.IP)
 	if err != nil {
 		return
 	}
 	p.mu.Lock()
 	delete(p.m, a)
+	p.n.Store(int64(len(p.m)))
 	p.mu.Unlock()
 }
 
 // lookup reports whether addr is on the portal.
 func (p *portalClients) lookup(addr netip.Addr) (ui.PortalClient, bool) {
+	if p.n.Load() == 0 {
+		return ui.PortalClient{}, false
+	}
 	p.mu.RLock()
 	c, ok := p.m[addr.Unmap()]
 	p.mu.RUnlock()

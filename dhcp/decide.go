@@ -66,7 +66,7 @@ func (sn *snapshot) decide(r Request4) Decision {
 		sn.fixedNetwork(&d)
 		return d
 	}
-	remote, remoteOK := macFromRemoteID(r.RemoteID)
+	remote, remoteOK := RemoteIDMAC(r.RemoteID)
 	owner := sn.modems[remote]
 	if !remoteOK {
 		owner = nil
@@ -169,9 +169,9 @@ func pick(inventory, relay int64) int64 {
 	return relay
 }
 
-// macFromRemoteID reads a MAC from option 82's remote-id: DOCSIS CMTSes put
+// RemoteIDMAC reads a MAC from option 82's remote-id: DOCSIS CMTSes put
 // the modem's 6-byte MAC there (some add a type/length prefix).
-func macFromRemoteID(b []byte) ([6]byte, bool) {
+func RemoteIDMAC(b []byte) ([6]byte, bool) {
 	var m [6]byte
 	switch {
 	case len(b) == 6:

@@ -466,7 +466,7 @@ type decision6 struct {
 
 // remoteMAC reads the modem's MAC from option 37's data: DOCSIS CMTSes send
 // the 6-byte MAC (some with a type/length prefix, as in option 82).
-func remoteMAC(b []byte) ([6]byte, bool) { return macFromRemoteID(b) }
+func remoteMAC(b []byte) ([6]byte, bool) { return RemoteIDMAC(b) }
 
 // answer builds the reply to a client message (RFC 8415 §18.3).
 func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, error) {
