@@ -27,6 +27,7 @@ type eventFeed struct {
 	st      *store.Store
 	log     *slog.Logger
 	in      chan events.Event
+	ops     chan store.LeaseOp // committed lease ops, made into events here
 	dropped atomic.Uint64
 
 	mu      sync.Mutex
@@ -41,7 +42,21 @@ type eventFeed struct {
 const feedBuffer = 4096
 
 func newEventFeed(bus *events.Bus, st *store.Store, log *slog.Logger) *eventFeed {
-	return &eventFeed{bus: bus, st: st, log: log, in: make(chan events.Event, feedBuffer)}
+	return &eventFeed{bus: bus, st: st, log: log, in: make(chan events.Event, feedBuffer), ops: make(chan store.LeaseOp, feedBuffer)}
+}
+
+// sendOp hands a committed lease op over without waiting; its event (if
+// it is news) is made on the feed's goroutine, not on the store's lease
+// committer, which every DHCP reply waits for.
+func (f *eventFeed) sendOp(op store.LeaseOp) {
+	if op.Event != store.EventGrant && op.Event != store.EventRelease {
+		return
+	}
+	select {
+	case f.ops <- op:
+	default:
+		f.dropped.Add(1)
+	}
 }
 
 // send hands e over without waiting.
@@ -62,6 +77,11 @@ func (f *eventFeed) Run(ctx context.Context) error {
 		case e := <-f.in:
 			f.place(ctx, &e)
 			f.bus.Publish(e)
+		case op := <-f.ops:
+			if e, ok := leaseEvent(op); ok {
+				f.place(ctx, &e)
+				f.bus.Publish(e)
+			}
 		}
 	}
 }

@@ -188,9 +188,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	}
 	st.ObserveLeases(func(op store.LeaseOp) {
 		portals.observe(op)
-		if e, ok := leaseEvent(op); ok {
-			feed.send(e)
-		}
+		feed.sendOp(op)
 	})
 	defer st.ObserveLeases(nil)
 	if cfg.dhcp4 != "" {

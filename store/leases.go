@@ -164,16 +164,19 @@ func (s *Store) commitBatch(batch []*commitReq) {
 	s.commitStats.ops.Add(int64(len(batch)))
 	err := s.applyLeaseOps(batch)
 	if err == nil || len(batch) == 1 {
+		// The callers first (their replies wait), the observer after.
+		for _, r := range batch {
+			r.done <- err
+		}
 		for _, r := range batch {
 			s.watchCommitted(r, err)
-			r.done <- err
 		}
 		return
 	}
 	for _, r := range batch {
 		err := s.applyLeaseOps([]*commitReq{r})
-		s.watchCommitted(r, err)
 		r.done <- err
+		s.watchCommitted(r, err)
 	}
 }
 
