@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -126,10 +127,16 @@ func (s *Store) ImportModemsCSV(ctx context.Context, actor string, r io.Reader, 
 // when the header has semicolons and no commas (spreadsheets in many
 // locales write those); a UTF-8 byte-order mark is skipped.
 func openModemCSV(r io.Reader) (*csv.Reader, []string, error) {
-	br := newPeekReader(r)
-	head, err := br.firstLine()
-	if err != nil {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	head, err := br.Peek(64 << 10) // the header line, or as much of it as there is
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, nil, err
+	}
+	if i := bytes.IndexAny(head, "\r\n"); i >= 0 {
+		head = head[:i]
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
@@ -401,45 +408,6 @@ func (s *Store) ExportModemsCSV(ctx context.Context, w io.Writer, f ModemFilter)
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// peekReader reads the first line ahead (for the delimiter) and skips a
-// UTF-8 byte-order mark, then gives back every byte.
-type peekReader struct {
-	r    io.Reader
-	head []byte
-}
-
-func newPeekReader(r io.Reader) *peekReader { return &peekReader{r: r} }
-
-func (p *peekReader) firstLine() ([]byte, error) {
-	buf := make([]byte, 0, 4096)
-	tmp := make([]byte, 4096)
-	for !bytes.ContainsAny(buf, "\r\n") && len(buf) < 64<<10 {
-		n, err := p.r.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	buf = bytes.TrimPrefix(buf, []byte("\xef\xbb\xbf"))
-	p.head = buf
-	if i := bytes.IndexAny(buf, "\r\n"); i >= 0 {
-		return buf[:i], nil
-	}
-	return buf, nil
-}
-
-func (p *peekReader) Read(b []byte) (int, error) {
-	if len(p.head) > 0 {
-		n := copy(b, p.head)
-		p.head = p.head[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
 }
 
 // CSVSafe keeps a spreadsheet from running a cell as a formula: a value
