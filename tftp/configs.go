@@ -557,6 +557,22 @@ func (b *builder) walled(ctx context.Context, vw *view, from netip.Addr) ([]byte
 	if vw.walledErr != nil {
 		return nil, vw.walledErr
 	}
+	return b.garden(ctx, vw, from, "walled", vw.walledT, docsiscfg.Vars{MaxCPE: 1})
+}
+
+// registration answers the registration config's name: built like the
+// walled garden's, the server's address filled in.
+func (b *builder) registration(ctx context.Context, vw *view, from netip.Addr) ([]byte, error) {
+	if vw.registerErr != nil {
+		return nil, vw.registerErr
+	}
+	return b.garden(ctx, vw, from, "register|"+vw.server, vw.registerT, docsiscfg.Vars{MaxCPE: 1, Plan: map[string]string{"Server": vw.server}})
+}
+
+// garden compiles a config given to modems the inventory does not let in
+// (t with vars; what is the cache key's part for t's kind and variables),
+// with the key of the CMTS the requester is behind and the request's stamps.
+func (b *builder) garden(ctx context.Context, vw *view, from netip.Addr, what string, t *planTmpl, vars docsiscfg.Vars) ([]byte, error) {
 	key, err := b.walledKey(ctx, from)
 	if err != nil {
 		return nil, err
@@ -565,35 +581,14 @@ func (b *builder) walled(ctx context.Context, vw *view, from netip.Addr) ([]byte
 		b.opts.log.Warn("walled-garden config for a requester behind no known CMTS: compiled with an empty key (logged once per inventory version)", "from", from.String())
 	}
 	var ck strings.Builder
-	ck.WriteString("walled|")
-	ck.WriteString(strconv.FormatUint(vw.walledT.id, 10))
+	ck.WriteString(what)
+	ck.WriteByte('|')
+	ck.WriteString(strconv.FormatUint(t.id, 10))
 	ck.WriteByte('|')
 	ck.WriteString(identity(docsiscfg.Vars{}, key))
 	opts := docsiscfg.Options{Key: key}
 	b.stamp(&opts, &ck, from)
-	return b.compile(ck.String(), vw.walledT, docsiscfg.Vars{MaxCPE: 1}, opts)
-}
-
-// registration answers the registration config's name: the walled
-// garden's key and stamps, the server's address filled in.
-func (b *builder) registration(ctx context.Context, vw *view, from netip.Addr) ([]byte, error) {
-	if vw.registerErr != nil {
-		return nil, vw.registerErr
-	}
-	key, err := b.walledKey(ctx, from)
-	if err != nil {
-		return nil, err
-	}
-	var ck strings.Builder
-	ck.WriteString("register|")
-	ck.WriteString(strconv.FormatUint(vw.registerT.id, 10))
-	ck.WriteByte('|')
-	ck.WriteString(vw.server)
-	ck.WriteByte('|')
-	ck.WriteString(identity(docsiscfg.Vars{}, key))
-	opts := docsiscfg.Options{Key: key}
-	b.stamp(&opts, &ck, from)
-	return b.compile(ck.String(), vw.registerT, docsiscfg.Vars{MaxCPE: 1, Plan: map[string]string{"Server": vw.server}}, opts)
+	return b.compile(ck.String(), t, vars, opts)
 }
 
 func (b *builder) walledKey(ctx context.Context, from netip.Addr) ([]byte, error) {
