@@ -170,15 +170,15 @@ func (s *Server) selfRegister(ctx context.Context, c PortalClient, cust store.Cu
 	if err != nil {
 		return m, "", err
 	}
-	plans, err := s.st.ListPlans(ctx)
-	if err != nil {
-		return m, "", err
-	}
 	planName := ""
 	if len(theirs) > 0 {
 		m.PlanID, planName = theirs[0].PlanID, theirs[0].PlanName
 	} else {
 		want, err := s.st.Setting(ctx, SettingPortalPlan, "")
+		if err != nil {
+			return m, "", err
+		}
+		plans, err := s.st.ListPlans(ctx)
 		if err != nil {
 			return m, "", err
 		}
