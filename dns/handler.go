@@ -422,17 +422,21 @@ func (s *Server) resolve(ctx context.Context, key cacheKey) (*entry, error) {
 	}()
 	// The upstream query serves every waiter, so it runs on the server's
 	// lifetime rather than on the first asker's.
-	rctx, cancel := context.WithTimeout(s.life, s.resolveTimeout)
-	defer cancel()
-	resp, err := s.fwd.exchange(rctx, key)
+	raw, err := s.fwd.exchange(s.life, key)
 	if err != nil {
 		f.err = err
 		return nil, err
 	}
-	e, cacheable, err := newEntry(key, resp, s.now(), s.ttlPolicy)
-	if err != nil {
-		f.err = err
-		return nil, err
+	e, cacheable, ok := newEntryWire(key, raw, s.now(), s.ttlPolicy)
+	if !ok {
+		resp := new(mdns.Msg)
+		if err = resp.Unpack(raw); err == nil {
+			e, cacheable, err = newEntry(key, resp, s.now(), s.ttlPolicy)
+		}
+		if err != nil {
+			f.err = err
+			return nil, err
+		}
 	}
 	if cacheable {
 		s.cache.put(e, e.stored)

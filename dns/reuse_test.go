@@ -2,7 +2,9 @@ package dns
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +123,57 @@ func TestUpstreamSocketReuse(t *testing.T) {
 	ports = up.take()
 	if len(ports) != 2 || ports[0] == ports[1] {
 		t.Errorf("the query after a cancel came from the cancelled socket's port: %v", ports)
+	}
+}
+
+// TestShutdownEndsUpstreamWaits: stopping the relay ends the misses waiting
+// on a silent upstream at once, not after their timeouts, and the resolver
+// goroutines with them.
+func TestShutdownEndsUpstreamWaits(t *testing.T) {
+	up := startPortUpstream(t)
+	up.setSilent(true)
+	s, err := New(Config{
+		Addrs:           []string{"127.0.0.1:0"},
+		AllowFrom:       []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		Upstreams:       []string{up.pc.LocalAddr().String()},
+		UpstreamTimeout: 20 * time.Second,
+		Logger:          discard(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitFor(t, func() bool { return s.running.Load() })
+	c, err := net.Dial("udp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 20 {
+		m := new(mdns.Msg)
+		m.SetQuestion(fmt.Sprintf("wait%d.test.", i), mdns.TypeA)
+		b, _ := m.Pack()
+		c.Write(b)
+	}
+	waitFor(t, func() bool { return len(up.take()) > 0 })
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return while misses waited on a silent upstream")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run took %v to stop", d)
+	}
+	s.fwd.sockMu.Lock()
+	defer s.fwd.sockMu.Unlock()
+	if len(s.fwd.socks) != 0 {
+		t.Errorf("%d upstream sockets left open", len(s.fwd.socks))
 	}
 }

@@ -201,15 +201,15 @@ type Server struct {
 	flightMu sync.Mutex
 	flights  map[cacheKey]*flight
 
-	limit          *ratelimit.Limiter
-	udpSize        int
-	maxConns       int
-	jobs           chan struct{} // one token per goroutine resolving a miss or prefetching
-	inflight       sync.WaitGroup
-	resolveTimeout time.Duration
-	refreshEvery   time.Duration
-	life           context.Context // cancelled when Run stops
-	endLife        context.CancelFunc
+	limit        *ratelimit.Limiter
+	udpSize      int
+	maxConns     int
+	jobs         chan struct{} // one token per goroutine resolving a miss or prefetching
+	handoff      chan miss     // to a resolver goroutine waiting for its next miss
+	inflight     sync.WaitGroup
+	refreshEvery time.Duration
+	life         context.Context // cancelled when Run stops
+	endLife      context.CancelFunc
 
 	loaded struct {
 		names, nets       int64
@@ -337,10 +337,11 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.fwd.ups = append(s.fwd.ups, &upstream{addr: ap, sem: make(chan struct{}, outstanding), idle: make(chan *udpConn, idleSockets)})
+		s.fwd.ups = append(s.fwd.ups, &upstream{addr: ap, sem: make(chan struct{}, outstanding), idle: make(chan *udpConn, outstanding)})
 	}
-	s.resolveTimeout = timeout*time.Duration(len(s.fwd.ups)+1) + timeout
+	s.fwd.life = s.life.Done()
 	s.jobs = make(chan struct{}, cmp0(cfg.MaxInflight, DefaultMaxInflight))
+	s.handoff = make(chan miss)
 	s.refreshEvery = cmp0(cfg.RefreshInterval, DefaultRefresh)
 
 	// Until Run loads Networks, only AllowFrom (or loopback) is allowed.
@@ -623,6 +624,7 @@ func (s *Server) Run(ctx context.Context) error {
 	<-ctx.Done()
 	close(stop)
 	cancel()
+	s.fwd.shutdown()
 	s.closeSockets()
 	wg.Wait()
 	s.inflight.Wait()
@@ -736,18 +738,59 @@ func (s *Server) packetUDP(c *net.UDPConn, raw []byte, src netip.AddrPort, out [
 		s.stats.busy.Add(1)
 		return out
 	}
-	s.inflight.Go(func() {
-		defer func() { <-s.jobs }()
-		defer func() {
-			if v := recover(); v != nil {
-				s.panicked("udp", src, v)
-			}
-		}()
-		if reply := s.finish(s.life, q); reply != nil {
-			s.writeUDP(c, reply, src)
-		}
-	})
+	j := miss{c: c, q: q, src: src}
+	select {
+	case s.handoff <- j: // an idle resolver goroutine takes it
+	default:
+		s.inflight.Go(func() { s.resolver(j) })
+	}
 	return out
+}
+
+// miss is a UDP query that must go upstream.
+type miss struct {
+	c   *net.UDPConn
+	q   *query
+	src netip.AddrPort
+}
+
+// resolverIdle is how long a resolver goroutine waits for the next miss
+// before it ends.
+const resolverIdle = 10 * time.Second
+
+// resolver answers j, then the misses handed to it while it waits. Keeping
+// the goroutines between misses spares each miss a goroutine start and the
+// growth of a fresh goroutine's stack to what resolving takes.
+func (s *Server) resolver(j miss) {
+	var idle *time.Timer
+	for {
+		s.answerMiss(j)
+		if idle == nil {
+			idle = time.NewTimer(resolverIdle)
+			defer idle.Stop()
+		} else {
+			idle.Reset(resolverIdle)
+		}
+		select {
+		case j = <-s.handoff:
+		case <-idle.C:
+			return
+		case <-s.life.Done():
+			return
+		}
+	}
+}
+
+func (s *Server) answerMiss(j miss) {
+	defer func() { <-s.jobs }()
+	defer func() {
+		if v := recover(); v != nil {
+			s.panicked("udp", j.src, v)
+		}
+	}()
+	if reply := s.finish(s.life, j.q); reply != nil {
+		s.writeUDP(j.c, reply, j.src)
+	}
 }
 
 func (s *Server) writeUDP(c *net.UDPConn, b []byte, dst netip.AddrPort) {

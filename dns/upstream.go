@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,12 +54,21 @@ type forwarder struct {
 	now            func() time.Time
 	log            *slog.Logger
 	mismatches     atomic.Uint64 // answers that did not match the question, ignored
+
+	// life is the Done channel of the server's lifetime: queries on it are
+	// not watched one by one, as shutdown closes every socket at once.
+	life    <-chan struct{}
+	sockMu  sync.Mutex
+	socks   map[*udpConn]struct{} // every UDP socket open to an upstream
+	stopped bool                  // shutdown ran: no new sockets
 }
 
 var (
 	errBusy         = errors.New("too many outstanding queries")
 	errCaseMismatch = errors.New("answer does not keep the question's letter case")
 	errAllFailed    = errors.New("no upstream answered")
+	errNotOurs      = errors.New("answer ID, QR bit or question does not match")
+	errStopped      = errors.New("dns relay stopping")
 )
 
 // rcodeError is an upstream answering with an error that another upstream
@@ -69,8 +79,14 @@ func (e rcodeError) Error() string { return "upstream answered " + mdns.RcodeToS
 
 // exchange asks the upstreams for key until one answers: the healthy ones
 // in the configured order, then, as a last resort, the failed ones, whose
-// back-off ends first first.
-func (f *forwarder) exchange(ctx context.Context, key cacheKey) (*mdns.Msg, error) {
+// back-off ends first first. It returns the answer packed as it came, its
+// question checked against the one sent. All of it takes at most one
+// timeout per upstream and two more (or until ctx's deadline).
+func (f *forwarder) exchange(ctx context.Context, key cacheKey) ([]byte, error) {
+	deadline := time.Now().Add(f.timeout * time.Duration(len(f.ups)+2))
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
 	order := make([]*upstream, 0, len(f.ups))
 	var down []*upstream
 	for _, u := range f.ups {
@@ -87,13 +103,13 @@ func (f *forwarder) exchange(ctx context.Context, key cacheKey) (*mdns.Msg, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		resp, err := f.ask(ctx, u, key)
+		resp, err := f.ask(ctx, deadline, u, key)
 		if errors.Is(err, errCaseMismatch) {
 			if !u.no0x20.Swap(true) {
 				f.log.Warn("upstream does not keep the letter case of questions; asking it without 0x20 randomisation",
 					"upstream", u.addr)
 			}
-			resp, err = f.ask(ctx, u, key)
+			resp, err = f.ask(ctx, deadline, u, key)
 		}
 		if err == nil {
 			return resp, nil
@@ -119,14 +135,14 @@ func (f *forwarder) probe(ctx context.Context) {
 	now := f.now()
 	for _, u := range f.ups {
 		if u.probeDue(now) {
-			f.ask(ctx, u, cacheKey{name: ".", qtype: mdns.TypeNS, qclass: mdns.ClassINET})
+			f.ask(ctx, time.Now().Add(f.timeout), u, cacheKey{name: ".", qtype: mdns.TypeNS, qclass: mdns.ClassINET})
 		}
 	}
 }
 
 // ask sends key to u over UDP, and again over TCP when the answer is
 // truncated, and keeps u's health and counters.
-func (f *forwarder) ask(ctx context.Context, u *upstream, key cacheKey) (*mdns.Msg, error) {
+func (f *forwarder) ask(ctx context.Context, deadline time.Time, u *upstream, key cacheKey) ([]byte, error) {
 	select {
 	case u.sem <- struct{}{}:
 	default:
@@ -150,15 +166,15 @@ func (f *forwarder) ask(ctx context.Context, u *upstream, key cacheKey) (*mdns.M
 
 	u.queries.Add(1)
 	start := time.Now()
-	resp, err := f.udp(ctx, u, q, wire)
-	if err == nil && resp.Truncated {
-		resp, err = f.tcp(ctx, u, q, wire)
+	resp, err := f.udp(ctx, deadline, u, wire)
+	if err == nil && resp[2]&0x02 != 0 { // TC
+		resp, err = f.tcp(ctx, deadline, u, q, wire)
 	}
 	if err == nil {
-		switch resp.Rcode {
+		switch rcode := int(resp[3] & 0x0F); rcode {
 		case mdns.RcodeSuccess, mdns.RcodeNameError:
 		default:
-			err = rcodeError(resp.Rcode)
+			err = rcodeError(rcode)
 		}
 	}
 	if err != nil {
@@ -201,6 +217,7 @@ func (f *forwarder) dialer(u *upstream) *net.Dialer {
 type udpConn struct {
 	net.Conn
 	uses int
+	buf  []byte // for the answers, made on the socket's first query
 }
 
 // maxSocketUses is how many queries one upstream socket carries before it
@@ -211,9 +228,10 @@ type udpConn struct {
 // letter case.
 const maxSocketUses = 64
 
-// idleSockets is how many sockets per upstream are kept between queries:
-// enough for a storm's worth of concurrent misses; past it, sockets close.
-const idleSockets = 256
+// At most as many sockets per upstream are kept between queries as it may
+// have queries outstanding (Config.MaxOutstanding), so a storm's worth of
+// concurrent misses finds them on its next round rather than opening (and
+// then closing) sockets of its own.
 
 // conn takes an idle socket to u, or opens a fresh one.
 func (f *forwarder) conn(ctx context.Context, u *upstream) (*udpConn, error) {
@@ -222,11 +240,42 @@ func (f *forwarder) conn(ctx context.Context, u *upstream) (*udpConn, error) {
 		return c, nil
 	default:
 	}
-	c, err := f.dialer(u).DialContext(ctx, "udp", u.addr.String())
+	nc, err := f.dialer(u).DialContext(ctx, "udp", u.addr.String())
 	if err != nil {
 		return nil, err
 	}
-	return &udpConn{Conn: c}, nil
+	c := &udpConn{Conn: nc}
+	f.sockMu.Lock()
+	defer f.sockMu.Unlock()
+	if f.stopped {
+		nc.Close()
+		return nil, errStopped
+	}
+	if f.socks == nil {
+		f.socks = make(map[*udpConn]struct{})
+	}
+	f.socks[c] = struct{}{}
+	return c, nil
+}
+
+// closeConn closes c for good.
+func (f *forwarder) closeConn(c *udpConn) {
+	f.sockMu.Lock()
+	delete(f.socks, c)
+	f.sockMu.Unlock()
+	c.Close()
+}
+
+// shutdown closes every UDP socket to the upstreams, idle or waiting for an
+// answer (the wait ends at once), and keeps new ones from opening.
+func (f *forwarder) shutdown() {
+	f.sockMu.Lock()
+	defer f.sockMu.Unlock()
+	f.stopped = true
+	for c := range f.socks {
+		c.Close()
+	}
+	clear(f.socks)
 }
 
 // release keeps c for the next query when it is clean: its last query was
@@ -241,7 +290,7 @@ func (f *forwarder) release(u *upstream, c *udpConn, clean bool) {
 		default:
 		}
 	}
-	c.Close()
+	f.closeConn(c)
 }
 
 // closeIdle closes the sockets kept for reuse.
@@ -250,7 +299,7 @@ func (f *forwarder) closeIdle() {
 		for {
 			select {
 			case c := <-u.idle:
-				c.Close()
+				f.closeConn(c)
 				continue
 			default:
 			}
@@ -261,19 +310,27 @@ func (f *forwarder) closeIdle() {
 
 // udp sends wire from a socket with a random source port (a kernel-picked
 // one, reused for at most maxSocketUses queries) and waits for an answer
-// that matches q, ignoring any that do not.
-func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []byte) (*mdns.Msg, error) {
+// whose ID and question match wire's, ignoring any that do not. It returns
+// a copy of the answer.
+func (f *forwarder) udp(ctx context.Context, deadline time.Time, u *upstream, wire []byte) ([]byte, error) {
 	c, err := f.conn(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	clean := false
-	deadline := time.Now().Add(f.timeout)
+	if t := time.Now().Add(f.timeout); t.Before(deadline) {
+		deadline = t
+	}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
 	c.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	stop := func() bool { return true }
+	if done := ctx.Done(); done != nil && done != f.life {
+		// The server's own lifetime is watched by shutdown, for all
+		// sockets at once; any other context, here.
+		stop = context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	}
 	defer func() {
 		// A socket whose deadline the context moved is not reused.
 		f.release(u, c, stop() && clean)
@@ -283,18 +340,16 @@ func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []by
 	}
 	// Room for more than was asked for, in case the upstream ignores the
 	// EDNS buffer size: such an answer is still good.
-	buf := make([]byte, max(int(f.udpSize), 4096)+1)
+	if c.buf == nil {
+		c.buf = make([]byte, max(int(f.udpSize), 4096)+1)
+	}
+	buf := c.buf
 	for {
 		n, err := c.Read(buf)
 		if err != nil {
 			return nil, err
 		}
-		resp := new(mdns.Msg)
-		if resp.Unpack(buf[:n]) != nil {
-			f.mismatches.Add(1)
-			continue
-		}
-		if err := matches(q, resp); err != nil {
+		if err := questionMatch(wire, buf[:n]); err != nil {
 			if errors.Is(err, errCaseMismatch) {
 				return nil, err
 			}
@@ -302,12 +357,12 @@ func (f *forwarder) udp(ctx context.Context, u *upstream, q *mdns.Msg, wire []by
 			continue
 		}
 		clean = true
-		return resp, nil
+		return append([]byte(nil), buf[:n]...), nil
 	}
 }
 
 // tcp asks again over TCP, after a truncated answer.
-func (f *forwarder) tcp(ctx context.Context, u *upstream, q *mdns.Msg, wire []byte) (*mdns.Msg, error) {
+func (f *forwarder) tcp(ctx context.Context, deadline time.Time, u *upstream, q *mdns.Msg, wire []byte) ([]byte, error) {
 	d := f.dialer(u)
 	if d.LocalAddr != nil {
 		d.LocalAddr = &net.TCPAddr{IP: d.LocalAddr.(*net.UDPAddr).IP}
@@ -317,7 +372,9 @@ func (f *forwarder) tcp(ctx context.Context, u *upstream, q *mdns.Msg, wire []by
 		return nil, err
 	}
 	defer c.Close()
-	deadline := time.Now().Add(f.timeout)
+	if t := time.Now().Add(f.timeout); t.Before(deadline) {
+		deadline = t
+	}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
@@ -345,7 +402,7 @@ func (f *forwarder) tcp(ctx context.Context, u *upstream, q *mdns.Msg, wire []by
 	if err := matches(q, resp); err != nil {
 		return nil, fmt.Errorf("tcp answer: %w", err)
 	}
-	return resp, nil
+	return buf, nil
 }
 
 // matches checks that resp answers q: same ID, a response, and the very
