@@ -70,6 +70,11 @@ func (f *eventFeed) send(e events.Event) {
 
 // Run places and publishes events until ctx ends.
 func (f *eventFeed) Run(ctx context.Context) error {
+	// The inventory for placing is read now, not on the first event: that
+	// is often the first lease of a reboot storm.
+	f.mu.Lock()
+	f.current(ctx)
+	f.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,12 +99,8 @@ func (f *eventFeed) place(ctx context.Context, e *events.Event) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if v := f.st.InventoryVersion(); !f.built || v != f.version {
-		if err := f.rebuild(ctx); err != nil {
-			f.log.Debug("events: inventory for placing", "err", err)
-			return
-		}
-		f.version, f.built = v, true
+	if !f.current(ctx) {
+		return
 	}
 	if id, ok := strings.CutPrefix(e.CMTS, "cmts-"); ok {
 		n, _ := strconv.ParseInt(id, 10, 64)
@@ -113,6 +114,19 @@ func (f *eventFeed) place(ctx context.Context, e *events.Event) {
 	if a, err := netip.ParseAddr(strings.SplitN(e.Addr, "/", 2)[0]); err == nil {
 		e.CMTS = f.byID[store.CMTSOf(f.nets, a)]
 	}
+}
+
+// current brings the inventory for placing up to date (f.mu held) and
+// reports whether it could.
+func (f *eventFeed) current(ctx context.Context) bool {
+	if v := f.st.InventoryVersion(); !f.built || v != f.version {
+		if err := f.rebuild(ctx); err != nil {
+			f.log.Debug("events: inventory for placing", "err", err)
+			return false
+		}
+		f.version, f.built = v, true
+	}
+	return true
 }
 
 func (f *eventFeed) rebuild(ctx context.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/net/ipv4"
 
+	"ip6m/internal/workpool"
 	"ip6m/store"
 )
 
@@ -152,6 +153,14 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
 	go func() { defer wg.Done(); <-ctx.Done(); s.raw.Close() }()
 	sem := make(chan struct{}, s.cfg.InFlight)
+	type job struct {
+		in  inbound4
+		src net.Addr
+	}
+	pool := workpool.New(func(j job) {
+		defer func() { <-sem }()
+		s.serve(ctx, j.in, j.src)
+	}, 0)
 	buf := make([]byte, 4096)
 	for {
 		n, cm, src, err := s.conn.ReadFrom(buf)
@@ -185,13 +194,10 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s.serve(ctx, inbound4{msg: msg, local: local}, src)
-		}()
+		pool.Go(job{inbound4{msg: msg, local: local}, src})
 	}
+	pool.Close()
+	pool.Wait()
 	wg.Wait()
 	s.log.Info("DHCPv4 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 
+	"ip6m/internal/workpool"
 	"ip6m/store"
 )
 
@@ -148,6 +149,14 @@ func (s *Server6) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
 	go func() { defer wg.Done(); <-ctx.Done(); s.conn.Close() }()
 	sem := make(chan struct{}, s.cfg.InFlight)
+	type job struct {
+		pkt []byte
+		src netip.AddrPort
+	}
+	pool := workpool.New(func(j job) {
+		defer func() { <-sem }()
+		s.serve(ctx, j.pkt, j.src)
+	}, 0)
 	buf := make([]byte, 65536)
 	for {
 		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -162,13 +171,10 @@ func (s *Server6) Run(ctx context.Context) error {
 		s.stats.received.Add(1)
 		pkt := append([]byte(nil), buf[:n]...)
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s.serve(ctx, pkt, src)
-		}()
+		pool.Go(job{pkt, src})
 	}
+	pool.Close()
+	pool.Wait()
 	wg.Wait()
 	s.log.Info("DHCPv6 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
 	return nil

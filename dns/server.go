@@ -41,6 +41,7 @@ import (
 
 	"ip6m/internal/ratelimit"
 	"ip6m/internal/serveloop"
+	"ip6m/internal/workpool"
 )
 
 // Defaults.
@@ -204,8 +205,8 @@ type Server struct {
 	limit        *ratelimit.Limiter
 	udpSize      int
 	maxConns     int
-	jobs         chan struct{} // one token per goroutine resolving a miss or prefetching
-	handoff      chan miss     // to a resolver goroutine waiting for its next miss
+	jobs         chan struct{}        // one token per goroutine resolving a miss or prefetching
+	resolvers    *workpool.Pool[miss] // answer the misses
 	inflight     sync.WaitGroup
 	refreshEvery time.Duration
 	life         context.Context // cancelled when Run stops
@@ -341,7 +342,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.fwd.life = s.life.Done()
 	s.jobs = make(chan struct{}, cmp0(cfg.MaxInflight, DefaultMaxInflight))
-	s.handoff = make(chan miss)
+	s.resolvers = workpool.New(s.answerMiss, resolverIdle)
 	s.refreshEvery = cmp0(cfg.RefreshInterval, DefaultRefresh)
 
 	// Until Run loads Networks, only AllowFrom (or loopback) is allowed.
@@ -625,9 +626,11 @@ func (s *Server) Run(ctx context.Context) error {
 	close(stop)
 	cancel()
 	s.fwd.shutdown()
+	s.resolvers.Close()
 	s.closeSockets()
 	wg.Wait()
 	s.inflight.Wait()
+	s.resolvers.Wait()
 	s.fwd.closeIdle() // those released by the last queries
 	st := s.Stats()
 	s.log.Info("DNS relay stopped", "queries", st.Queries, "cache_hits", st.CacheHits, "cache_misses", st.CacheMisses,
@@ -738,12 +741,7 @@ func (s *Server) packetUDP(c *net.UDPConn, raw []byte, src netip.AddrPort, out [
 		s.stats.busy.Add(1)
 		return out
 	}
-	j := miss{c: c, q: q, src: src}
-	select {
-	case s.handoff <- j: // an idle resolver goroutine takes it
-	default:
-		s.inflight.Go(func() { s.resolver(j) })
-	}
+	s.resolvers.Go(miss{c: c, q: q, src: src})
 	return out
 }
 
@@ -755,31 +753,10 @@ type miss struct {
 }
 
 // resolverIdle is how long a resolver goroutine waits for the next miss
-// before it ends.
+// before it ends. Keeping the goroutines between misses spares each miss a
+// goroutine start and the growth of a fresh goroutine's stack to what
+// resolving takes.
 const resolverIdle = 10 * time.Second
-
-// resolver answers j, then the misses handed to it while it waits. Keeping
-// the goroutines between misses spares each miss a goroutine start and the
-// growth of a fresh goroutine's stack to what resolving takes.
-func (s *Server) resolver(j miss) {
-	var idle *time.Timer
-	for {
-		s.answerMiss(j)
-		if idle == nil {
-			idle = time.NewTimer(resolverIdle)
-			defer idle.Stop()
-		} else {
-			idle.Reset(resolverIdle)
-		}
-		select {
-		case j = <-s.handoff:
-		case <-idle.C:
-			return
-		case <-s.life.Done():
-			return
-		}
-	}
-}
 
 func (s *Server) answerMiss(j miss) {
 	defer func() { <-s.jobs }()

@@ -217,12 +217,40 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
 		endHist := tx.StmtContext(ctx, s.leaseStmts.endHist)
 		now := s.unixNow()
+		// New v6 bindings (the bulk of a reboot storm) go in multi-row
+		// INSERTs, each statement's fixed cost shared by up to 64 rows.
+		// Whatever else comes writes them first, so every statement sees
+		// the ops before it applied.
+		bind6, hist6 := &s.leaseStmts.bind6, &s.leaseStmts.hist6
+		flush := func() error {
+			if err := bind6.flush(ctx, tx); err != nil {
+				return fmt.Errorf("bindings: %w", err)
+			}
+			if err := hist6.flush(ctx, tx); err != nil {
+				return fmt.Errorf("binding history: %w", err)
+			}
+			return nil
+		}
+		defer bind6.reset()
+		defer hist6.reset()
 		for _, r := range batch {
 			for _, op := range r.ops {
 				switch op.Event {
 				case EventGrant, EventRenew, EventRelease, EventExpire, EventDecline:
 				default:
 					return fmt.Errorf("commit leases: unknown event %q", op.Event)
+				}
+				if l := op.V6; l != nil && op.Event == EventGrant {
+					bind6.add(l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
+						nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix())
+					if l.State != StateOffered {
+						hist6.add(now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
+							nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix())
+					}
+					continue
+				}
+				if err := flush(); err != nil {
+					return err
 				}
 				if l := op.V4; l != nil {
 					// A renewal changes only columns no index covers, so an
@@ -301,8 +329,70 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 				}
 			}
 		}
-		return nil
+		return flush()
 	})
+}
+
+// multiInsert gathers the rows of one INSERT statement (head, then
+// "VALUES (?, …), …", then tail) and writes them in as few statements as it
+// can: chunks of 64, 32, … 1 rows, each statement prepared beforehand on
+// the writer connection (which a transaction holds, so nothing can be
+// prepared on it then).
+type multiInsert struct {
+	cols  int
+	stmts map[int]*sql.Stmt // by row count
+	args  []any
+	rows  int
+}
+
+const maxInsertRows = 64
+
+func newMultiInsert(db *sql.DB, head string, cols int, tail string) (multiInsert, error) {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	m := multiInsert{cols: cols, stmts: map[int]*sql.Stmt{}}
+	for n := 1; n <= maxInsertRows; n *= 2 {
+		st, err := db.Prepare(head + " VALUES " + strings.Repeat(row+", ", n-1) + row + " " + tail)
+		if err != nil {
+			m.close()
+			return multiInsert{}, err
+		}
+		m.stmts[n] = st
+	}
+	return m, nil
+}
+
+func (m *multiInsert) add(args ...any) {
+	m.args = append(m.args, args...)
+	m.rows++
+}
+
+func (m *multiInsert) reset() {
+	clear(m.args)
+	m.args, m.rows = m.args[:0], 0
+}
+
+func (m *multiInsert) flush(ctx context.Context, tx *sql.Tx) error {
+	defer m.reset()
+	off := 0
+	for m.rows > 0 {
+		n := maxInsertRows
+		for n > m.rows {
+			n /= 2
+		}
+		if _, err := tx.StmtContext(ctx, m.stmts[n]).ExecContext(ctx, m.args[off:off+n*m.cols]...); err != nil {
+			return err
+		}
+		off += n * m.cols
+		m.rows -= n
+	}
+	return nil
+}
+
+func (m *multiInsert) close() {
+	for _, st := range m.stmts {
+		st.Close()
+	}
+	clear(m.stmts)
 }
 
 // endsSession reports whether event ends a lease session.
@@ -313,7 +403,13 @@ func endsSession(event string) bool {
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
 	up4, ren4, up6, hist, renHist, endHist *sql.Stmt
+	bind6, hist6                           multiInsert // new v6 bindings and their history rows
 }
+
+// upsert6 makes an INSERT of a binding replace the one at its address.
+const upsert6 = `ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
+	state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
+	remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`
 
 // prepareLeaseStmts prepares the lease statements on first use (only the
 // committer goroutine calls it).
@@ -339,10 +435,7 @@ func (s *Store) prepareLeaseStmts() error {
 		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, giaddr = ?, remote_id = ?, circuit_id = ?
 			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ?`),
 		up6: prep(`INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
-				state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
-				remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` + upsert6),
 		hist: prep(`INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
 			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		// A renewal extends the session's row: the newest row of the
@@ -360,12 +453,21 @@ func (s *Store) prepareLeaseStmts() error {
 			WHERE id = (SELECT id FROM lease_history WHERE address = ? AND starts = ? ORDER BY id DESC LIMIT 1)
 				AND event IN ('grant', 'renew') AND ended = '' AND family = ? AND type = ? AND prefix_len = ? AND mac = ?`),
 	}
+	if err == nil {
+		ls.bind6, err = newMultiInsert(s.write, `INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)`, 14,
+			upsert6)
+	}
+	if err == nil {
+		ls.hist6, err = newMultiInsert(s.write, `INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
+			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends)`, 18, "")
+	}
 	if err != nil {
 		for _, st := range []*sql.Stmt{ls.up4, ls.ren4, ls.up6, ls.hist, ls.renHist, ls.endHist} {
 			if st != nil {
 				st.Close()
 			}
 		}
+		ls.bind6.close()
 		return fmt.Errorf("prepare lease statements: %w", err)
 	}
 	s.leaseStmts = ls

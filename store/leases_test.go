@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -156,6 +157,35 @@ func BenchmarkCommitLeases(b *testing.B) {
 	b.ReportMetric(float64(cs.Requests)/float64(max(cs.Batches, 1)), "leases/txn")
 }
 
+// BenchmarkCommitLeases6 measures durable commits of new DHCPv6 bindings
+// (a cable modem's IA_NA, as a reboot storm makes them: each a new binding
+// and a new history session) from many concurrent callers.
+func BenchmarkCommitLeases6(b *testing.B) {
+	st := openLeaseStore(b)
+	ctx := context.Background()
+	b.SetParallelism(32)
+	var next atomic.Int64
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			mac := fmt.Sprintf("00:00:ca:%02x:%02x:%02x", i>>16&255, i>>8&255, i&255)
+			op := LeaseOp{Event: EventGrant, ModemMAC: mac, V6: &Lease6{Type: "na",
+				Address: fmt.Sprintf("2001:db8:4:11::ca:%x", i), PrefixLen: 128,
+				DUID: []byte{0, 3, 0, 1, 0, 0, 0xca, byte(i >> 16), byte(i >> 8), byte(i)}, IAID: 1,
+				MAC: mac, Kind: KindCM, State: StateActive, LinkAddress: "2001:db8:4:11::1",
+				RemoteID: []byte{0, 0, 0x11, 0x8b, 0, 0, 0xca, byte(i >> 16), byte(i >> 8), byte(i)},
+				Starts:   now, Ends: now.Add(time.Hour)}}
+			if err := st.CommitLeases(ctx, op); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	cs := st.CommitStats()
+	b.ReportMetric(float64(cs.Requests)/float64(max(cs.Batches, 1)), "leases/txn")
+}
+
 func TestLease4ByIPAndMTAByMAC(t *testing.T) {
 	ctx := context.Background()
 	st := openLeaseStore(t)
@@ -258,5 +288,72 @@ func TestLease6ByAddress(t *testing.T) {
 	}
 	if _, err := st.Lease6ByAddress(ctx, "2001:db8::1"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing binding: %v", err)
+	}
+}
+
+// TestCommitLeases6Batched: new bindings go in multi-row INSERTs, yet every
+// op still sees the ones before it in the same commit — a release right
+// after its grant closes that grant's session, a renewal extends it — and a
+// commit of more bindings than one statement takes keeps them all.
+func TestCommitLeases6Batched(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	op := func(event, addr string, starts time.Time, state string) LeaseOp {
+		return LeaseOp{Event: event, ModemMAC: "44:32:c8:21:09:e7", V6: &Lease6{Type: "na", Address: addr, PrefixLen: 128,
+			DUID: []byte{0, 3, 0, 1, 0x44, 0x32, 0xc8, 0x21, 0x09, 0xe7}, IAID: 1, MAC: "44:32:c8:21:09:e7",
+			Kind: KindCM, State: state, LinkAddress: "2001:db8:4:11::1", Starts: starts, Ends: starts.Add(time.Hour)}}
+	}
+	t1 := t0.Add(10 * time.Minute)
+	renew := op(EventRenew, "2001:db8:4:11::b", t0, StateActive)
+	renew.V6.Ends = t0.Add(2 * time.Hour)
+	ops := []LeaseOp{
+		op(EventGrant, "2001:db8:4:11::a", t0, StateActive),
+		op(EventRelease, "2001:db8:4:11::a", t0, StateReleased),
+		op(EventGrant, "2001:db8:4:11::a", t1, StateActive),
+		op(EventGrant, "2001:db8:4:11::b", t0, StateActive),
+		renew,
+	}
+	for i := range 100 {
+		ops = append(ops, op(EventGrant, fmt.Sprintf("2001:db8:4:12::%x", i+1), t0, StateActive))
+	}
+	if err := st.CommitLeases(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.AddressHistory(ctx, "2001:db8:4:11::a", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 2 {
+		t.Fatalf("history of ::a: %+v", h)
+	}
+	for _, e := range h {
+		switch {
+		case e.Starts.Equal(t0) && e.Ended == "release":
+		case e.Starts.Equal(t1) && e.Ended == "":
+		default:
+			t.Errorf("history of ::a: %+v", e)
+		}
+	}
+	h, err = st.AddressHistory(ctx, "2001:db8:4:11::b", 10)
+	if err != nil || len(h) != 1 || h[0].Renewals != 1 || !h[0].Ends.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("history of ::b: %+v, %v", h, err)
+	}
+	list, err := st.Leases6(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 102 {
+		t.Fatalf("%d bindings, want 102", len(list))
+	}
+	for _, l := range list {
+		if l.Address == "2001:db8:4:11::a" && (l.State != StateActive || !l.Starts.Equal(t1)) {
+			t.Errorf("binding ::a: %+v", l)
+		}
+	}
+	for i := range 100 {
+		if h, err := st.AddressHistory(ctx, fmt.Sprintf("2001:db8:4:12::%x", i+1), 10); err != nil || len(h) != 1 {
+			t.Fatalf("history of binding %d: %+v, %v", i, h, err)
+		}
 	}
 }

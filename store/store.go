@@ -146,7 +146,9 @@ func (s *Store) Close() error {
 		s.commitMu.Unlock()
 		close(s.closing)
 		<-s.committerDone // queued lease changes are committed first
-		for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist} {
+		s.leaseStmts.bind6.close()
+		s.leaseStmts.hist6.close()
+		for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist, s.leaseStmts.renHist, s.leaseStmts.endHist} {
 			if st != nil {
 				st.Close()
 			}
