@@ -68,13 +68,17 @@ func (f *eventFeed) send(e events.Event) {
 	}
 }
 
-// Run places and publishes events until ctx ends.
-func (f *eventFeed) Run(ctx context.Context) error {
-	// The inventory for placing is read now, not on the first event: that
-	// is often the first lease of a reboot storm.
+// Load reads the inventory for placing events. serve calls it before the
+// servers start, so the first event — often the first lease of a reboot
+// storm — does not wait for it.
+func (f *eventFeed) Load(ctx context.Context) {
 	f.mu.Lock()
 	f.current(ctx)
 	f.mu.Unlock()
+}
+
+// Run places and publishes events until ctx ends.
+func (f *eventFeed) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():

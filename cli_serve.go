@@ -181,6 +181,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	var tftpRefusals func() []ui.TFTPRefusal
 	bus := events.New(0)
 	feed := newEventFeed(bus, st, log)
+	feed.Load(ctx)
 	mets.events = feed
 	portals, err := newPortalClients(ctx, st)
 	if err != nil {
