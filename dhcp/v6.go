@@ -342,14 +342,7 @@ func (s *Server6) handle6(ctx context.Context, pkt []byte) ([]byte, error) {
 	if err != nil || reply == nil {
 		return nil, err
 	}
-	if len(r.relays) == 0 {
-		return reply.ToBytes(), nil
-	}
-	wrapped, err := dhcpv6.NewRelayReplFromRelayForw(r.relays[0], reply)
-	if err != nil {
-		return nil, fmt.Errorf("wrap reply: %w", err)
-	}
-	return wrapped.ToBytes(), nil
+	return appendReply6(make([]byte, 0, 512), r.relays, reply), nil
 }
 
 // decide6 classifies a v6 request like decide does a v4 one.
