@@ -69,6 +69,7 @@ type Server6 struct {
 	cfg   Config6
 	conn  *net.UDPConn
 	duid  dhcpv6.DUID
+	duidB []byte // duid packed
 	binds *bindings
 }
 
@@ -96,6 +97,7 @@ func New6(ctx context.Context, cfg Config6) (*Server6, error) {
 	if s.duid, err = serverDUID(ctx, cfg.Settings); err != nil {
 		return nil, fmt.Errorf("dhcp6: %w", err)
 	}
+	s.duidB = s.duid.ToBytes()
 	list, err := cfg.Leases.Leases6(ctx, s.now().Add(-declineQuarantine))
 	if err != nil {
 		return nil, fmt.Errorf("dhcp6: %w", err)
@@ -187,7 +189,12 @@ func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 			s.log.Error("panic handling a request", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	out, err := s.handle6(ctx, pkt)
+	buf := replyBufs6.Get().(*[]byte)
+	defer replyBufs6.Put(buf)
+	out, err := s.handle6To(ctx, pkt, (*buf)[:0])
+	if out != nil && cap(out) <= 64<<10 {
+		*buf = out[:0] // grown, perhaps: keep the larger one
+	}
 	if err != nil {
 		var d errDrop
 		if errors.As(err, &d) {
@@ -245,6 +252,14 @@ type request6 struct {
 // handle6 decodes one packet and returns the reply packet (wrapped back in
 // Relay-Reply through every relay level). It touches no socket.
 func (s *Server6) handle6(ctx context.Context, pkt []byte) ([]byte, error) {
+	return s.handle6To(ctx, pkt, make([]byte, 0, 512))
+}
+
+// replyBufs6 are buffers for replies on their way to the socket.
+var replyBufs6 = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// handle6To is handle6 appending the reply to dst.
+func (s *Server6) handle6To(ctx context.Context, pkt []byte, dst []byte) ([]byte, error) {
 	d, err := dhcpv6.FromBytes(pkt)
 	if err != nil {
 		return nil, drop("malformed: %v", err)
@@ -334,7 +349,7 @@ func (s *Server6) handle6(ctx context.Context, pkt []byte) ([]byte, error) {
 		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeConfirm, dhcpv6.MessageTypeRebind:
 			return nil, drop("%v with a server id", msg.MessageType)
 		}
-		if string(sid.ToBytes()) != string(s.duid.ToBytes()) {
+		if string(sid.ToBytes()) != string(s.duidB) {
 			return nil, drop("client chose server %x", sid.ToBytes())
 		}
 	}
@@ -342,7 +357,7 @@ func (s *Server6) handle6(ctx context.Context, pkt []byte) ([]byte, error) {
 	if err != nil || reply == nil {
 		return nil, err
 	}
-	return appendReply6(make([]byte, 0, 512), r.relays, reply), nil
+	return appendReply6(dst, r.relays, reply), nil
 }
 
 // decide6 classifies a v6 request like decide does a v4 one.
@@ -601,7 +616,7 @@ func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcp
 			}
 		case clCCCv6:
 			if d.kind == store.KindMTA {
-				b = optionCCCv6(s.duid.ToBytes(), sn.server6, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)
+				b = optionCCCv6(s.duidB, sn.server6, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)
 			}
 		}
 		if len(b) > 0 {
