@@ -127,8 +127,10 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if os.Getenv("GOGC") == "" {
 		// The server's live heap is small (the inventory, the DNS cache)
 		// and its garbage comes fast under a reboot storm: collecting at
-		// thrice the live heap rather than twice takes a tenth off a
-		// DHCPv6 exchange's CPU for some 10% more memory. GOGC overrides.
+		// thrice the live heap rather than twice took a tenth off a
+		// relayed DHCPv6 exchange (BenchmarkSARR, median of 4: 45 -> 40
+		// µs) for 6% more memory with a full DNS cache (99 -> 105 MB RSS
+		// at 100,000 entries). GOGC overrides.
 		debug.SetGCPercent(serveGCPercent)
 	}
 	if cfg.cpuProfile != "" {
