@@ -338,6 +338,9 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		// As many sockets are kept between queries as may be outstanding,
+		// so a storm's worth of concurrent misses finds them on its next
+		// round rather than opening (and then closing) sockets of its own.
 		s.fwd.ups = append(s.fwd.ups, &upstream{addr: ap, sem: make(chan struct{}, outstanding), idle: make(chan *udpConn, outstanding)})
 	}
 	s.fwd.life = s.life.Done()

@@ -228,11 +228,6 @@ type udpConn struct {
 // letter case.
 const maxSocketUses = 64
 
-// At most as many sockets per upstream are kept between queries as it may
-// have queries outstanding (Config.MaxOutstanding), so a storm's worth of
-// concurrent misses finds them on its next round rather than opening (and
-// then closing) sockets of its own.
-
 // conn takes an idle socket to u, or opens a fresh one.
 func (f *forwarder) conn(ctx context.Context, u *upstream) (*udpConn, error) {
 	select {
