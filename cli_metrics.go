@@ -41,6 +41,8 @@ func (m *metrics) Describe(chan<- *prometheus.Desc) {}
 var (
 	mEvents        = prometheus.NewDesc("ip6m_events_total", "Events on the events page, by kind (lease, online, offline, unknown-modem, over-max-cpe, tftp-refused, ...).", []string{"kind"}, nil)
 	mEventsDropped = prometheus.NewDesc("ip6m_events_dropped_total", "Events not shown because the event feed fell behind (a storm).", nil, nil)
+	mLeasePending  = prometheus.NewDesc("ip6m_lease_journal_pending", "Lease changes durable in the journal, not yet in the database.", nil, nil)
+	mLeaseApplyErr = prometheus.NewDesc("ip6m_lease_apply_errors_total", "Lease changes the database refused when the journal was applied.", nil, nil)
 	mDHCPReceived  = prometheus.NewDesc("ip6m_dhcp_received_total", "DHCP messages received.", []string{"family"}, nil)
 	mDHCPReplied   = prometheus.NewDesc("ip6m_dhcp_replied_total", "DHCP replies sent.", []string{"family"}, nil)
 	mDHCPCommitted = prometheus.NewDesc("ip6m_dhcp_leases_committed_total", "Lease changes made durable.", []string{"family"}, nil)
@@ -101,6 +103,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			counter(mEvents, float64(n), kind)
 		}
 		counter(mEventsDropped, float64(f.dropped.Load()))
+		cs := f.st.CommitStats()
+		gauge(mLeasePending, float64(cs.Pending))
+		counter(mLeaseApplyErr, float64(cs.ApplyErrors))
 	}
 	for _, d := range []struct {
 		family string

@@ -51,6 +51,9 @@ func (f LeaseFilter) where(addrCol string, now int64) (string, []any) {
 // ListLeases4 returns one page of the IPv4 leases that have not ended and
 // match f, by address, and how many match in all.
 func (s *Store) ListLeases4(ctx context.Context, f LeaseFilter, page Page) ([]Lease4, int, error) {
+	if err := s.leasesApplied(ctx); err != nil {
+		return nil, 0, err
+	}
 	where, args := f.where("ip", s.unixNow())
 	total, err := s.count(ctx, "leases4", where, args...)
 	if err != nil {
@@ -63,6 +66,9 @@ func (s *Store) ListLeases4(ctx context.Context, f LeaseFilter, page Page) ([]Le
 // ListLeases6 is ListLeases4 for IPv6 bindings (addresses and delegated
 // prefixes), by type and address.
 func (s *Store) ListLeases6(ctx context.Context, f LeaseFilter, page Page) ([]Lease6, int, error) {
+	if err := s.leasesApplied(ctx); err != nil {
+		return nil, 0, err
+	}
 	where, args := f.where("address", s.unixNow())
 	total, err := s.count(ctx, "leases6", where, args...)
 	if err != nil {

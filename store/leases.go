@@ -89,6 +89,8 @@ type LeaseOp struct {
 type commitReq struct {
 	ops  []LeaseOp
 	done chan error
+	at   int64  // Unix time of the commit: the history rows' time
+	seq  uint64 // the journal record holding ops
 }
 
 // maxCommitBatch bounds one group commit; more waiting callers go in the
@@ -157,27 +159,140 @@ func (s *Store) committer() {
 	}
 }
 
-// commitBatch writes a batch in one transaction. If it fails, each request
-// is retried alone so one bad op fails only its own caller.
+// commitBatch makes a batch durable: the requests whose ops the database
+// would refuse fail at once, the others go into one journal record, synced,
+// and are answered; the applier then writes them into the database.
 func (s *Store) commitBatch(batch []*commitReq) {
 	s.commitStats.batches.Add(1)
 	s.commitStats.ops.Add(int64(len(batch)))
-	err := s.applyLeaseOps(batch)
-	if err == nil || len(batch) == 1 {
-		// The callers first (their replies wait), the observer after.
-		for _, r := range batch {
+	good := make([]*commitReq, 0, len(batch))
+	for _, r := range batch {
+		if err := s.checkOps(r.ops); err != nil {
 			r.done <- err
+			continue
 		}
-		for _, r := range batch {
-			s.watchCommitted(r, err)
+		good = append(good, r)
+	}
+	if len(good) == 0 {
+		return
+	}
+	if s.jr == nil {
+		for _, r := range good {
+			r.done <- errors.New("commit leases: the database schema predates the lease journal")
 		}
 		return
 	}
-	for _, r := range batch {
-		err := s.applyLeaseOps([]*commitReq{r})
-		r.done <- err
-		s.watchCommitted(r, err)
+	at := s.unixNow()
+	seq, err := s.jr.append(good, at)
+	if err == nil {
+		for _, r := range good {
+			r.at, r.seq = at, seq
+		}
+		// Queued (and counted as committed) before any caller hears of
+		// it, so a read right after its commit waits for it.
+		s.queueApply(good)
 	}
+	// The callers first (their replies wait), the observer after.
+	for _, r := range good {
+		r.done <- err
+	}
+	if err != nil {
+		return
+	}
+	for _, r := range good {
+		s.watchCommitted(r, nil)
+	}
+}
+
+// checkOps refuses what the database would: unknown events, kinds, states
+// and binding types, and references to networks or modems that do not
+// exist. The applier must never meet an op it cannot write.
+func (s *Store) checkOps(ops []LeaseOp) error {
+	for i := range ops {
+		op := &ops[i]
+		switch op.Event {
+		case EventGrant, EventRenew, EventRelease, EventExpire, EventDecline:
+		default:
+			return fmt.Errorf("commit leases: unknown event %q", op.Event)
+		}
+		var kind, state string
+		var netID, modemID int64
+		if l := op.V4; l != nil {
+			kind, state, netID, modemID = l.Kind, l.State, l.NetworkID, l.ModemID
+		} else {
+			l := op.V6
+			if l.Type != "na" && l.Type != "pd" {
+				return fmt.Errorf("commit leases: binding type %q", l.Type)
+			}
+			kind, state, netID, modemID = l.Kind, l.State, l.NetworkID, l.ModemID
+		}
+		switch kind {
+		case KindCM, KindMTA, KindCPE, KindUnknown:
+		default:
+			return fmt.Errorf("commit leases: device kind %q", kind)
+		}
+		switch state {
+		case StateOffered, StateActive, StateReleased, StateExpired, StateDeclined:
+		default:
+			return fmt.Errorf("commit leases: lease state %q", state)
+		}
+		if err := s.refs.check(s, netID, modemID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refSets are the ids of the networks and modems, as of an inventory
+// version, for checking a lease's references before it is journaled.
+type refSets struct {
+	version      int64
+	loaded       bool
+	nets, modems map[int64]struct{}
+}
+
+func (r *refSets) check(s *Store, netID, modemID int64) error {
+	if netID == 0 && modemID == 0 {
+		return nil
+	}
+	if v := s.version.Load(); !r.loaded || v != r.version {
+		if err := r.load(s); err != nil {
+			return fmt.Errorf("commit leases: %w", err)
+		}
+		r.version, r.loaded = v, true
+	}
+	if _, ok := r.nets[netID]; netID != 0 && !ok {
+		return fmt.Errorf("commit leases: no network %d", netID)
+	}
+	if _, ok := r.modems[modemID]; modemID != 0 && !ok {
+		return fmt.Errorf("commit leases: no modem %d", modemID)
+	}
+	return nil
+}
+
+func (r *refSets) load(s *Store) error {
+	ids := func(q string) (map[int64]struct{}, error) {
+		rows, err := s.read.Query(q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[int64]struct{}{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			out[id] = struct{}{}
+		}
+		return out, rows.Err()
+	}
+	var err error
+	if r.nets, err = ids("SELECT id FROM networks"); err != nil {
+		return err
+	}
+	r.modems, err = ids("SELECT id FROM modems")
+	return err
 }
 
 // ObserveLeases has fn called with every lease op once it is durable, in
@@ -202,7 +317,9 @@ func (s *Store) watchCommitted(r *commitReq, err error) {
 	}
 }
 
-func (s *Store) applyLeaseOps(batch []*commitReq) error {
+// applyLeaseOps writes batch into the database in one transaction, and
+// records lastSeq (unless 0) as the last journal record it holds.
+func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 	ctx := context.Background()
 	if err := s.prepareLeaseStmts(); err != nil {
 		return err
@@ -216,7 +333,6 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
 		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
 		endHist := tx.StmtContext(ctx, s.leaseStmts.endHist)
-		now := s.unixNow()
 		// New v6 bindings (the bulk of a reboot storm) go in multi-row
 		// INSERTs, each statement's fixed cost shared by up to 64 rows.
 		// Whatever else comes writes them first, so every statement sees
@@ -234,6 +350,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 		defer bind6.reset()
 		defer hist6.reset()
 		for _, r := range batch {
+			now := r.at
 			for _, op := range r.ops {
 				switch op.Event {
 				case EventGrant, EventRenew, EventRelease, EventExpire, EventDecline:
@@ -329,7 +446,15 @@ func (s *Store) applyLeaseOps(batch []*commitReq) error {
 				}
 			}
 		}
-		return flush()
+		if err := flush(); err != nil {
+			return err
+		}
+		if lastSeq > 0 {
+			if _, err := tx.ExecContext(ctx, "UPDATE lease_journal SET applied = ? WHERE id = 1", int64(lastSeq)); err != nil {
+				return fmt.Errorf("lease journal: %w", err)
+			}
+		}
+		return nil
 	})
 }
 
@@ -412,7 +537,7 @@ const upsert6 = `ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = exc
 	remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`
 
 // prepareLeaseStmts prepares the lease statements on first use (only the
-// committer goroutine calls it).
+// applier calls it, and the replay at start-up before the applier runs).
 func (s *Store) prepareLeaseStmts() error {
 	if s.leaseStmts.up4 != nil {
 		return nil
@@ -477,11 +602,18 @@ func (s *Store) prepareLeaseStmts() error {
 // CommitStats says how well group commit batches: ops per transaction.
 type CommitStats struct {
 	Batches, Requests int64
+	// Pending is how many journaled requests the database does not hold
+	// yet; ApplyErrors counts the database's refusals to take them.
+	Pending, ApplyErrors int64
 }
 
 // CommitStats returns the lease committer's counters.
 func (s *Store) CommitStats() CommitStats {
-	return CommitStats{Batches: s.commitStats.batches.Load(), Requests: s.commitStats.ops.Load()}
+	s.applyMu.Lock()
+	pending := len(s.applyQ)
+	s.applyMu.Unlock()
+	return CommitStats{Batches: s.commitStats.batches.Load(), Requests: s.commitStats.ops.Load(),
+		Pending: int64(pending), ApplyErrors: s.commitStats.applyErrors.Load()}
 }
 
 // Lease4ByIP returns the lease of ip (in any state), or ErrNotFound.
@@ -538,6 +670,9 @@ func (s *Store) Leases4(ctx context.Context, since time.Time) ([]Lease4, error) 
 }
 
 func (s *Store) queryLeases4(ctx context.Context, where string, args ...any) ([]Lease4, error) {
+	if err := s.leasesApplied(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends
 		FROM leases4 `+where, args...)
 	if err != nil {
@@ -577,6 +712,9 @@ func (s *Store) Lease6ByAddress(ctx context.Context, addr string) (Lease6, error
 }
 
 func (s *Store) queryLeases6(ctx context.Context, where string, args ...any) ([]Lease6, error) {
+	if err := s.leasesApplied(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.read.QueryContext(ctx, `SELECT type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends
 		FROM leases6 `+where, args...)
 	if err != nil {
@@ -638,6 +776,9 @@ type HistoryQuery struct {
 // LeaseHistory answers "who had this address then" (and "what did this
 // device have"), newest first.
 func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntry, error) {
+	if err := s.leasesApplied(ctx); err != nil {
+		return nil, err
+	}
 	var conds []string
 	var args []any
 	switch {

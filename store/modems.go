@@ -302,6 +302,11 @@ const modemRowSelect = `SELECT m.id, m.mac, m.serial, m.vendor, m.model, m.custo
 // ListModems returns one page of the modems matching f, ordered by MAC, and
 // how many match in all.
 func (s *Store) ListModems(ctx context.Context, f ModemFilter, page Page) ([]ModemRow, int, error) {
+	if strings.TrimSpace(f.Query) != "" { // a search by address reads the leases
+		if err := s.leasesApplied(ctx); err != nil {
+			return nil, 0, err
+		}
+	}
 	where, args := f.where()
 	if where != "" {
 		where = " WHERE " + where

@@ -134,6 +134,9 @@ type Counts struct {
 // Count returns the inventory totals in one query.
 func (s *Store) Count(ctx context.Context) (Counts, error) {
 	var c Counts
+	if err := s.leasesApplied(ctx); err != nil {
+		return c, err
+	}
 	now := s.unixNow()
 	err := s.read.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM modems),

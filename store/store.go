@@ -51,8 +51,23 @@ type Store struct {
 
 	pwCost      int
 	dummyHash   func() []byte // a hash to compare against for unknown users
-	commitStats struct{ batches, ops atomic.Int64 }
-	leaseStmts  leaseStmts // owned by the committer goroutine
+	commitStats struct{ batches, ops, applyErrors atomic.Int64 }
+	leaseStmts  leaseStmts // owned by the applier goroutine
+	refs        refSets    // owned by the committer goroutine
+
+	// The lease journal (journal.go): the committer makes changes durable
+	// there, the applier writes them into the database.
+	jr           *journal
+	applyMu      sync.Mutex
+	applyQ       []*commitReq  // journaled, not yet in the database
+	committedSeq uint64        // the last journal record written
+	appliedSeq   uint64        // the last one the database holds
+	applyFailed  error         // the last transaction's error, until one succeeds
+	appliedCh    chan struct{} // closed (and replaced) after every transaction
+	applyKick    chan struct{}
+	applyUrgent  chan struct{}
+	applyStop    chan struct{}
+	applierDone  chan struct{}
 	// leaseWatch, when set, sees every committed lease op (ObserveLeases).
 	leaseWatch atomic.Pointer[func(LeaseOp)]
 }
@@ -114,7 +129,9 @@ func openFile(ctx context.Context, path string, opts Options, target int) (*Stor
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s := &Store{path: path, read: r, write: w, now: opts.Now,
-		commitQ: make(chan *commitReq, maxCommitBatch), closing: make(chan struct{}), committerDone: make(chan struct{})}
+		commitQ: make(chan *commitReq, maxCommitBatch), closing: make(chan struct{}), committerDone: make(chan struct{}),
+		appliedCh: make(chan struct{}), applyKick: make(chan struct{}, 1), applyUrgent: make(chan struct{}, 1),
+		applyStop: make(chan struct{}), applierDone: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -126,11 +143,18 @@ func openFile(ctx context.Context, path string, opts Options, target int) (*Stor
 		h, _ := bcrypt.GenerateFromPassword([]byte("ip6m-timing-equaliser"), s.pwCost)
 		return h
 	})
-	go s.committer()
 	if err := s.migrateTo(ctx, target); err != nil {
-		s.Close()
+		s.closeDB()
 		return nil, err
 	}
+	if target < 0 || target >= 10 {
+		if err := s.replayJournal(ctx); err != nil {
+			s.closeDB()
+			return nil, err
+		}
+	}
+	go s.committer()
+	go s.applyLoop()
 	return s, nil
 }
 
@@ -145,17 +169,29 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.commitMu.Unlock()
 		close(s.closing)
-		<-s.committerDone // queued lease changes are committed first
-		s.leaseStmts.bind6.close()
-		s.leaseStmts.hist6.close()
-		for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist, s.leaseStmts.renHist, s.leaseStmts.endHist} {
-			if st != nil {
-				st.Close()
-			}
-		}
-		err = errors.Join(s.read.Close(), s.write.Close())
+		<-s.committerDone // queued lease changes are journaled first
+		close(s.applyStop)
+		<-s.applierDone // and then written into the database
+		err = s.closeDB()
 	})
 	return err
+}
+
+// closeDB closes the journal, the statements and the connections.
+func (s *Store) closeDB() error {
+	var errs []error
+	if s.jr != nil {
+		errs = append(errs, s.jr.close())
+	}
+	s.leaseStmts.bind6.close()
+	s.leaseStmts.hist6.close()
+	for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist, s.leaseStmts.renHist, s.leaseStmts.endHist} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	errs = append(errs, s.read.Close(), s.write.Close())
+	return errors.Join(errs...)
 }
 
 // tx runs fn in one write transaction (BEGIN IMMEDIATE on the single writer
@@ -206,6 +242,9 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	// Write a temporary file beside the target, sync it, then rename, so a
 	// crash never leaves a partial file under the backup's name.
+	if err := s.leasesApplied(ctx); err != nil { // every acknowledged lease in the copy
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
 	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
 	os.Remove(tmp)
 	defer os.Remove(tmp)
