@@ -333,22 +333,26 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
 		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
 		endHist := tx.StmtContext(ctx, s.leaseStmts.endHist)
-		// New v6 bindings (the bulk of a reboot storm) go in multi-row
-		// INSERTs, each statement's fixed cost shared by up to 64 rows.
-		// Whatever else comes writes them first, so every statement sees
-		// the ops before it applied.
-		bind6, hist6 := &s.leaseStmts.bind6, &s.leaseStmts.hist6
+		// New leases and bindings (the bulk of a reboot storm) go in
+		// multi-row INSERTs, each statement's fixed cost shared by up to 64
+		// rows. Whatever else comes writes them first, so every statement
+		// sees the ops before it applied.
+		bind4, bind6, histN := &s.leaseStmts.bind4, &s.leaseStmts.bind6, &s.leaseStmts.histRows
 		flush := func() error {
+			if err := bind4.flush(ctx, tx); err != nil {
+				return fmt.Errorf("leases: %w", err)
+			}
 			if err := bind6.flush(ctx, tx); err != nil {
 				return fmt.Errorf("bindings: %w", err)
 			}
-			if err := hist6.flush(ctx, tx); err != nil {
-				return fmt.Errorf("binding history: %w", err)
+			if err := histN.flush(ctx, tx); err != nil {
+				return fmt.Errorf("lease history: %w", err)
 			}
 			return nil
 		}
+		defer bind4.reset()
 		defer bind6.reset()
-		defer hist6.reset()
+		defer histN.reset()
 		for _, r := range batch {
 			now := r.at
 			for _, op := range r.ops {
@@ -357,11 +361,20 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 				default:
 					return fmt.Errorf("commit leases: unknown event %q", op.Event)
 				}
+				if l := op.V4; l != nil && op.Event == EventGrant {
+					bind4.add(l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
+						l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix())
+					if l.State != StateOffered {
+						histN.add(now, op.Event, 4, "na", l.IP, 32, l.MAC, l.ClientID, nil, l.Kind,
+							nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.GiAddr, l.RemoteID, l.CircuitID, l.Starts.Unix(), l.Ends.Unix())
+					}
+					continue
+				}
 				if l := op.V6; l != nil && op.Event == EventGrant {
 					bind6.add(l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
 						nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix())
 					if l.State != StateOffered {
-						hist6.add(now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
+						histN.add(now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
 							nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix())
 					}
 					continue
@@ -528,8 +541,13 @@ func endsSession(event string) bool {
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
 	up4, ren4, up6, hist, renHist, endHist *sql.Stmt
-	bind6, hist6                           multiInsert // new v6 bindings and their history rows
+	bind4, bind6, histRows                 multiInsert // new leases, bindings and their history rows
 }
+
+// upsert4 makes an INSERT of a lease replace the one of its address.
+const upsert4 = `ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
+	network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
+	circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`
 
 // upsert6 makes an INSERT of a binding replace the one at its address.
 const upsert6 = `ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
@@ -553,10 +571,7 @@ func (s *Store) prepareLeaseStmts() error {
 	}
 	ls := leaseStmts{
 		up4: prep(`INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
-				network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
-				circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` + upsert4),
 		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, giaddr = ?, remote_id = ?, circuit_id = ?
 			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ?`),
 		up6: prep(`INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
@@ -583,7 +598,11 @@ func (s *Store) prepareLeaseStmts() error {
 			upsert6)
 	}
 	if err == nil {
-		ls.hist6, err = newMultiInsert(s.write, `INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
+		ls.bind4, err = newMultiInsert(s.write, `INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)`, 13,
+			upsert4)
+	}
+	if err == nil {
+		ls.histRows, err = newMultiInsert(s.write, `INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
 			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends)`, 18, "")
 	}
 	if err != nil {
@@ -592,6 +611,7 @@ func (s *Store) prepareLeaseStmts() error {
 				st.Close()
 			}
 		}
+		ls.bind4.close()
 		ls.bind6.close()
 		return fmt.Errorf("prepare lease statements: %w", err)
 	}

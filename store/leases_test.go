@@ -357,3 +357,28 @@ func TestCommitLeases6Batched(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitLeases4Batched: v4 grants go in multi-row INSERTs too; an
+// offer and its grant in one transaction leave the grant, and a release
+// after a grant in the same transaction closes its session.
+func TestCommitLeases4Batched(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	offer := grant4("10.10.1.7", "44:32:c8:21:09:e7", StateOffered)
+	ack := grant4("10.10.1.7", "44:32:c8:21:09:e7", StateActive)
+	g := grant4("10.10.1.8", "44:32:c8:21:09:e8", StateActive)
+	rel := grant4("10.10.1.8", "44:32:c8:21:09:e8", StateReleased)
+	rel.Event = EventRelease
+	if err := st.CommitLeases(ctx, offer, ack, g, rel); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := st.Lease4ByIP(ctx, "10.10.1.7"); err != nil || l.State != StateActive {
+		t.Fatalf("10.10.1.7: %+v, %v", l, err)
+	}
+	if h, err := st.AddressHistory(ctx, "10.10.1.7", 10); err != nil || len(h) != 1 || h[0].Ended != "" {
+		t.Fatalf("history of 10.10.1.7: %+v, %v", h, err)
+	}
+	if h, err := st.AddressHistory(ctx, "10.10.1.8", 10); err != nil || len(h) != 1 || h[0].Ended != "release" {
+		t.Fatalf("history of 10.10.1.8: %+v, %v", h, err)
+	}
+}

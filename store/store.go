@@ -183,8 +183,9 @@ func (s *Store) closeDB() error {
 	if s.jr != nil {
 		errs = append(errs, s.jr.close())
 	}
+	s.leaseStmts.bind4.close()
 	s.leaseStmts.bind6.close()
-	s.leaseStmts.hist6.close()
+	s.leaseStmts.histRows.close()
 	for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist, s.leaseStmts.renHist, s.leaseStmts.endHist} {
 		if st != nil {
 			st.Close()
