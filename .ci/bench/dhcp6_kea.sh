@@ -13,17 +13,25 @@
 # per modem by DUID (the MAC-derived address and the config name ip6m hands
 # out) and the same CableLabs options, so both do the same work.
 #
-# ip6m commits every binding (SQLite WAL, synchronous=FULL: fsync'd, group
-# commit) before its Reply leaves; Kea's memfile appends to its CSV without
-# an fsync per lease. The window (WINDOW=, default 32) decides how many
-# Requests share one of ip6m's commits, so compare at several.
+# ip6m makes every binding durable (its group's record synced to the lease
+# journal, SQLite taking it shortly after) before its Reply leaves; Kea's
+# memfile appends to its CSV without an fsync per lease. The window
+# (WINDOW=, default 32) decides how many Requests share one journal sync,
+# so compare at several.
 #
-# Measured 2026-12-05 on the shared 2-core test box (load average 2-4.6 from
-# other work during the runs, so the rates are noisy; CPU per exchange is
-# steadier), 9,720 enabled demo modems, 2% eRouters, every modem Reply
-# checked for its config file (sub-option 33), medians of 5 runs:
-#   WINDOW=32:  ip6m 4,460 exch/s, 156 µs CPU/exch; Kea 8,676 exch/s, 76 µs
-#   WINDOW=128: ip6m 6,403 exch/s, 118 µs CPU/exch; Kea 6,873 exch/s, 74 µs
+# Measured 2026-12-05 (session 3, the final code; quiet 2-core box, load
+# average 0.7), 9,720 enabled demo modems, 2% eRouters, every modem Reply
+# checked for its config file (sub-option 33), same run:
+#   WINDOW=32,  medians of 5: ip6m 12,969 exch/s, 79.2 µs CPU/exch;
+#                             Kea 12,391 exch/s, 70.0 µs (1.05x the rate)
+#   WINDOW=128, medians of 5: ip6m 18,713 exch/s, 62.8 µs; Kea 9,230, 67.9 µs
+#                             (2.03x)
+#   WINDOW=256, medians of 7: ip6m 18,292 exch/s, 62.8 µs; Kea 9,150, 72.0 µs
+#                             (2.00x; Kea's runs 6,064-9,175, ip6m's
+#                             17,171-22,147)
+# Kea's rate falls as the window grows (its single thread drops Requests and
+# waits out dhcpload's 1 s retransmission); ip6m's is bound by the two cores
+# it shares with dhcpload.
 #
 # Needs kea-dhcp6 (apt-get install kea-dhcp6-server) and jq. Traffic stays on
 # ::1 (high ports 20547 and 30547, the relay on an ephemeral port); every
