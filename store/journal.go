@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -87,6 +88,24 @@ func segments(base string) ([]string, []int, error) {
 		paths[i], nums[i] = s.path, s.n
 	}
 	return paths, nums, nil
+}
+
+// lockJournal takes the lease journal of the database at path for this
+// process: it returns the lock file, held until closed, or nil when another
+// process holds it.
+func lockJournal(path string) (*os.File, error) {
+	f, err := os.OpenFile(path+"-leases.lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lease journal lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("lease journal lock: %w", err)
+	}
+	return f, nil
 }
 
 // journalRecord is one group of lease changes as read back.

@@ -221,3 +221,49 @@ func FuzzJournalRecord(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalOneOwner: a second process on the same database (a command
+// run beside the server) does not own the journal: it neither replays nor
+// trims the server's segments, and writes its lease changes straight into
+// the database, where the server reads them.
+func TestJournalOneOwner(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	server, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if server.jr == nil {
+		t.Fatal("the first store does not own the journal")
+	}
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	if err := server.CommitLeases(ctx, v6grant("2001:db8:4:11::1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	segsBefore, _, _ := segments(server.path)
+
+	cmd, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd.jr != nil {
+		t.Fatal("a second store owns the journal too")
+	}
+	if err := cmd.CommitLeases(ctx, v6grant("2001:db8:4:11::2", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segsAfter, _, _ := segments(server.path)
+	if !reflect.DeepEqual(segsBefore, segsAfter) {
+		t.Errorf("the second store changed the server's segments: %v -> %v", segsBefore, segsAfter)
+	}
+	if list, err := server.Leases6(ctx, t0); err != nil || len(list) != 2 {
+		t.Fatalf("the server reads %d bindings, %v", len(list), err)
+	}
+	if err := server.CommitLeases(ctx, v6grant("2001:db8:4:11::3", t0)); err != nil {
+		t.Fatalf("the server's journal after the command: %v", err)
+	}
+}

@@ -177,9 +177,7 @@ func (s *Store) commitBatch(batch []*commitReq) {
 		return
 	}
 	if s.jr == nil {
-		for _, r := range good {
-			r.done <- errors.New("commit leases: the database schema predates the lease journal")
-		}
+		s.commitDirect(good)
 		return
 	}
 	at := s.unixNow()
@@ -201,6 +199,32 @@ func (s *Store) commitBatch(batch []*commitReq) {
 	}
 	for _, r := range good {
 		s.watchCommitted(r, nil)
+	}
+}
+
+// commitDirect writes a batch straight into the database, in one
+// transaction, when this process does not own the lease journal (another
+// ip6m holds it: a command run beside the server). If the batch fails,
+// each request is tried alone so one bad op fails only its own caller.
+func (s *Store) commitDirect(batch []*commitReq) {
+	at := s.unixNow()
+	for _, r := range batch {
+		r.at = at
+	}
+	err := s.applyLeaseOps(batch, 0)
+	if err == nil || len(batch) == 1 {
+		for _, r := range batch {
+			r.done <- err
+		}
+		for _, r := range batch {
+			s.watchCommitted(r, err)
+		}
+		return
+	}
+	for _, r := range batch {
+		err := s.applyLeaseOps([]*commitReq{r}, 0)
+		r.done <- err
+		s.watchCommitted(r, err)
 	}
 }
 

@@ -58,6 +58,7 @@ type Store struct {
 	// The lease journal (journal.go): the committer makes changes durable
 	// there, the applier writes them into the database.
 	jr           *journal
+	journalLock  *os.File // held (flock) while this process owns the journal
 	applyMu      sync.Mutex
 	applyQ       []*commitReq  // journaled, not yet in the database
 	committedSeq uint64        // the last journal record written
@@ -148,9 +149,20 @@ func openFile(ctx context.Context, path string, opts Options, target int) (*Stor
 		return nil, err
 	}
 	if target < 0 || target >= 10 {
-		if err := s.replayJournal(ctx); err != nil {
+		// One process owns the lease journal: the server. A command run
+		// beside it writes its (rare) lease changes straight into the
+		// database, and must neither replay nor trim the server's journal.
+		owner, err := lockJournal(path)
+		if err != nil {
 			s.closeDB()
 			return nil, err
+		}
+		if owner != nil {
+			s.journalLock = owner
+			if err := s.replayJournal(ctx); err != nil {
+				s.closeDB()
+				return nil, err
+			}
 		}
 	}
 	go s.committer()
@@ -182,6 +194,9 @@ func (s *Store) closeDB() error {
 	var errs []error
 	if s.jr != nil {
 		errs = append(errs, s.jr.close())
+	}
+	if s.journalLock != nil {
+		errs = append(errs, s.journalLock.Close()) // and with it the lock
 	}
 	s.leaseStmts.bind4.close()
 	s.leaseStmts.bind6.close()
