@@ -833,7 +833,10 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		if err != nil {
 			return nil, err
 		}
-		conds, args = append(conds, "id IN (SELECT id FROM lease_history WHERE mac = ? UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
+		// lease_history_mac leaves out a modem's own rows (mac =
+		// modem_mac): the second half finds those; the "mac <> modem_mac"
+		// lets SQLite use that partial index for the first.
+		conds, args = append(conds, "id IN (SELECT id FROM lease_history WHERE mac = ? AND mac <> modem_mac UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
 	case q.CustomerID != 0:
 		// The customer as recorded at the time (lease_history_customer).
 		conds, args = append(conds, "customer_id = ?"), append(args, q.CustomerID)
