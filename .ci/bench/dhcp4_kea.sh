@@ -25,9 +25,10 @@
 # (2.2x the rate; 0.81x the CPU per exchange; dhcpload itself keeps up).
 # Session 3 (handlers on reused goroutines, GOGC 200): ip6m 22,444/s at
 # 53.4 µs, Kea 9,242/s at 86.9 µs (2.43x, 0.61x the CPU). With the lease
-# journal and multi-row INSERTs (final code): ip6m 22,444/s at 55.0 µs, Kea
-# 11,475/s at 71.3 µs (1.96x, 0.77x the CPU) — Kea's runs went 8,460 to
-# 11,602/s that time, ip6m's 21,879 to 22,867.
+# journal and multi-row INSERTs: ip6m 22,444/s at 55.0 µs, Kea 11,475/s at
+# 71.3 µs (1.96x, 0.77x the CPU; Kea's runs 8,460 to 11,602/s). Final code
+# (history MAC index partial): ip6m 20,833/s at 55.4 µs, Kea 9,509/s at
+# 78.3 µs (2.19x, 0.71x; Kea's runs 8,754 to 11,749/s).
 #
 # Needs root (ip netns), kea-dhcp4 (apt-get install kea-dhcp4-server) and jq.
 # Every process started here is stopped by its pid; every loop is bounded.

@@ -19,16 +19,16 @@
 # (WINDOW=, default 32) decides how many Requests share one journal sync,
 # so compare at several.
 #
-# Measured 2026-12-05 (session 3, the final code; quiet 2-core box, load
-# average 0.7), 9,720 enabled demo modems, 2% eRouters, every modem Reply
-# checked for its config file (sub-option 33), same run:
-#   WINDOW=32,  medians of 5: ip6m 12,969 exch/s, 79.2 µs CPU/exch;
-#                             Kea 12,391 exch/s, 70.0 µs (1.05x the rate)
-#   WINDOW=128, medians of 5: ip6m 18,713 exch/s, 62.8 µs; Kea 9,230, 67.9 µs
-#                             (2.03x)
-#   WINDOW=256, medians of 7: ip6m 18,292 exch/s, 62.8 µs; Kea 9,150, 72.0 µs
-#                             (2.00x; Kea's runs 6,064-9,175, ip6m's
-#                             17,171-22,147)
+# Measured 2026-12-05 (session 3, the final code; 2-core box, load average
+# 1.35), 9,720 enabled demo modems, 2% eRouters, every modem Reply checked
+# for its config file (sub-option 33), same run:
+#   WINDOW=32,  medians of 5: ip6m 12,638 exch/s, 82.3 µs CPU/exch;
+#                             Kea 12,340 exch/s, 71.0 µs (1.02x the rate)
+#   WINDOW=128, medians of 5: ip6m 17,420 exch/s, 66.9 µs; Kea 7,188, 71.0 µs
+#                             (2.42x)
+#   WINDOW=256, medians of 7: ip6m 19,534 exch/s, 62.8 µs; Kea 9,171, 73.0 µs
+#                             (2.13x; Kea's runs 4,517-9,189, ip6m's
+#                             16,602-21,775)
 # Kea's rate falls as the window grows (its single thread drops Requests and
 # waits out dhcpload's 1 s retransmission); ip6m's is bound by the two cores
 # it shares with dhcpload.
