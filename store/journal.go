@@ -66,21 +66,27 @@ func (j *journal) segPath(i int) string { return fmt.Sprintf("%s-leases-%06d", j
 
 // segments lists the segment files of the database at base, oldest first.
 func segments(base string) ([]string, []int, error) {
-	matches, err := filepath.Glob(base + "-leases-*")
+	// Listed rather than globbed: the data folder's path may hold * or [.
+	entries, err := os.ReadDir(filepath.Dir(base))
 	if err != nil {
 		return nil, nil, err
 	}
+	prefix := filepath.Base(base) + "-leases-"
 	type seg struct {
 		path string
 		n    int
 	}
 	var segs []seg
-	for _, m := range matches {
-		n, err := strconv.Atoi(strings.TrimPrefix(m, base+"-leases-"))
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || e.IsDir() {
+			continue
+		}
+		n, err := strconv.Atoi(rest)
 		if err != nil || n <= 0 {
 			continue
 		}
-		segs = append(segs, seg{m, n})
+		segs = append(segs, seg{filepath.Join(filepath.Dir(base), e.Name()), n})
 	}
 	slices.SortFunc(segs, func(a, b seg) int { return a.n - b.n })
 	paths, nums := make([]string, len(segs)), make([]int, len(segs))
