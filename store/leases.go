@@ -351,10 +351,11 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// The statements were prepared once on the single writer
 		// connection; tx.Stmt reuses them on it.
-		up4 := tx.StmtContext(ctx, s.leaseStmts.up4)
+		// One-row upserts and inserts: the multi-row sets' smallest.
+		up4 := tx.StmtContext(ctx, s.leaseStmts.bind4.stmts[1])
 		ren4 := tx.StmtContext(ctx, s.leaseStmts.ren4)
-		up6 := tx.StmtContext(ctx, s.leaseStmts.up6)
-		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
+		up6 := tx.StmtContext(ctx, s.leaseStmts.bind6.stmts[1])
+		hist := tx.StmtContext(ctx, s.leaseStmts.histRows.stmts[1])
 		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
 		endHist := tx.StmtContext(ctx, s.leaseStmts.endHist)
 		// New leases and bindings (the bulk of a reboot storm) go in
@@ -379,27 +380,18 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 		defer histN.reset()
 		for _, r := range batch {
 			now := r.at
-			for _, op := range r.ops {
-				switch op.Event {
-				case EventGrant, EventRenew, EventRelease, EventExpire, EventDecline:
-				default:
-					return fmt.Errorf("commit leases: unknown event %q", op.Event)
-				}
+			for _, op := range r.ops { // checked by checkOps before they were committed
 				if l := op.V4; l != nil && op.Event == EventGrant {
-					bind4.add(l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
-						l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix())
+					bind4.add(lease4Args(l)...)
 					if l.State != StateOffered {
-						histN.add(now, op.Event, 4, "na", l.IP, 32, l.MAC, l.ClientID, nil, l.Kind,
-							nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.GiAddr, l.RemoteID, l.CircuitID, l.Starts.Unix(), l.Ends.Unix())
+						histN.add(history4Args(now, &op)...)
 					}
 					continue
 				}
 				if l := op.V6; l != nil && op.Event == EventGrant {
-					bind6.add(l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
-						nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix())
+					bind6.add(lease6Args(l)...)
 					if l.State != StateOffered {
-						histN.add(now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
-							nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix())
+						histN.add(history6Args(now, &op)...)
 					}
 					continue
 				}
@@ -419,8 +411,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 						renewed = n == 1
 					}
 					if !renewed {
-						if _, err := up4.ExecContext(ctx, l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
-							l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+						if _, err := up4.ExecContext(ctx, lease4Args(l)...); err != nil {
 							return fmt.Errorf("lease %s: %w", l.IP, err)
 						}
 					}
@@ -445,15 +436,13 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 							continue
 						}
 					}
-					if _, err := hist.ExecContext(ctx, now, op.Event, 4, "na", l.IP, 32, l.MAC, l.ClientID, nil, l.Kind,
-						nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.GiAddr, l.RemoteID, l.CircuitID, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+					if _, err := hist.ExecContext(ctx, history4Args(now, &op)...); err != nil {
 						return fmt.Errorf("lease history %s: %w", l.IP, err)
 					}
 					continue
 				}
 				l := op.V6
-				if _, err := up6.ExecContext(ctx, l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
-					nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+				if _, err := up6.ExecContext(ctx, lease6Args(l)...); err != nil {
 					return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
 				}
 				if l.State == StateOffered {
@@ -477,8 +466,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 						continue
 					}
 				}
-				if _, err := hist.ExecContext(ctx, now, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
-					nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix()); err != nil {
+				if _, err := hist.ExecContext(ctx, history6Args(now, &op)...); err != nil {
 					return fmt.Errorf("binding history %s/%d: %w", l.Address, l.PrefixLen, err)
 				}
 			}
@@ -493,6 +481,30 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 		}
 		return nil
 	})
+}
+
+// The columns of a lease, a binding and a history row, in the order of
+// the INSERTs below.
+func lease4Args(l *Lease4) []any {
+	return []any{l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
+		l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix()}
+}
+
+func lease6Args(l *Lease6) []any {
+	return []any{l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
+		nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix()}
+}
+
+func history4Args(at int64, op *LeaseOp) []any {
+	l := op.V4
+	return []any{at, op.Event, 4, "na", l.IP, 32, l.MAC, l.ClientID, nil, l.Kind,
+		nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.GiAddr, l.RemoteID, l.CircuitID, l.Starts.Unix(), l.Ends.Unix()}
+}
+
+func history6Args(at int64, op *LeaseOp) []any {
+	l := op.V6
+	return []any{at, op.Event, 6, l.Type, l.Address, l.PrefixLen, l.MAC, l.DUID, int64(l.IAID), l.Kind,
+		nullID(l.ModemID), op.ModemMAC, nullID(op.CustomerID), l.LinkAddress, l.RemoteID, nil, l.Starts.Unix(), l.Ends.Unix()}
 }
 
 // multiInsert gathers the rows of one INSERT statement (head, then
@@ -564,8 +576,20 @@ func endsSession(event string) bool {
 
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
-	up4, ren4, up6, hist, renHist, endHist *sql.Stmt
-	bind4, bind6, histRows                 multiInsert // new leases, bindings and their history rows
+	ren4, renHist, endHist *sql.Stmt
+	bind4, bind6, histRows multiInsert // leases, bindings and history rows, 1 to 64 at a time
+}
+
+// close closes whichever of the statements were prepared.
+func (ls *leaseStmts) close() {
+	for _, st := range []*sql.Stmt{ls.ren4, ls.renHist, ls.endHist} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	ls.bind4.close()
+	ls.bind6.close()
+	ls.histRows.close()
 }
 
 // upsert4 makes an INSERT of a lease replace the one of its address.
@@ -581,7 +605,7 @@ const upsert6 = `ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = exc
 // prepareLeaseStmts prepares the lease statements on first use (only the
 // applier calls it, and the replay at start-up before the applier runs).
 func (s *Store) prepareLeaseStmts() error {
-	if s.leaseStmts.up4 != nil {
+	if s.leaseStmts.ren4 != nil {
 		return nil
 	}
 	var err error
@@ -594,14 +618,8 @@ func (s *Store) prepareLeaseStmts() error {
 		return st
 	}
 	ls := leaseStmts{
-		up4: prep(`INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` + upsert4),
 		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, giaddr = ?, remote_id = ?, circuit_id = ?
 			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ?`),
-		up6: prep(`INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` + upsert6),
-		hist: prep(`INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
-			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		// A renewal extends the session's row: the newest row of the
 		// address with the lease's start, if it is the same device behind
 		// the same relay and modem. Only ends, at and renewals change, and
@@ -630,13 +648,7 @@ func (s *Store) prepareLeaseStmts() error {
 			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends)`, 18, "")
 	}
 	if err != nil {
-		for _, st := range []*sql.Stmt{ls.up4, ls.ren4, ls.up6, ls.hist, ls.renHist, ls.endHist} {
-			if st != nil {
-				st.Close()
-			}
-		}
-		ls.bind4.close()
-		ls.bind6.close()
+		ls.close()
 		return fmt.Errorf("prepare lease statements: %w", err)
 	}
 	s.leaseStmts = ls

@@ -198,14 +198,7 @@ func (s *Store) closeDB() error {
 	if s.journalLock != nil {
 		errs = append(errs, s.journalLock.Close()) // and with it the lock
 	}
-	s.leaseStmts.bind4.close()
-	s.leaseStmts.bind6.close()
-	s.leaseStmts.histRows.close()
-	for _, st := range []*sql.Stmt{s.leaseStmts.up4, s.leaseStmts.ren4, s.leaseStmts.up6, s.leaseStmts.hist, s.leaseStmts.renHist, s.leaseStmts.endHist} {
-		if st != nil {
-			st.Close()
-		}
-	}
+	s.leaseStmts.close()
 	errs = append(errs, s.read.Close(), s.write.Close())
 	return errors.Join(errs...)
 }
