@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,7 +167,7 @@ func (f *forwarder) ask(ctx context.Context, deadline time.Time, u *upstream, ke
 	start := time.Now()
 	resp, err := f.udp(ctx, deadline, u, wire)
 	if err == nil && resp[2]&0x02 != 0 { // TC
-		resp, err = f.tcp(ctx, deadline, u, q, wire)
+		resp, err = f.tcp(ctx, deadline, u, wire)
 	}
 	if err == nil {
 		switch rcode := int(resp[3] & 0x0F); rcode {
@@ -357,7 +356,7 @@ func (f *forwarder) udp(ctx context.Context, deadline time.Time, u *upstream, wi
 }
 
 // tcp asks again over TCP, after a truncated answer.
-func (f *forwarder) tcp(ctx context.Context, deadline time.Time, u *upstream, q *mdns.Msg, wire []byte) ([]byte, error) {
+func (f *forwarder) tcp(ctx context.Context, deadline time.Time, u *upstream, wire []byte) ([]byte, error) {
 	d := f.dialer(u)
 	if d.LocalAddr != nil {
 		d.LocalAddr = &net.TCPAddr{IP: d.LocalAddr.(*net.UDPAddr).IP}
@@ -390,33 +389,12 @@ func (f *forwarder) tcp(ctx context.Context, deadline time.Time, u *upstream, q 
 	if _, err := io.ReadFull(c, buf); err != nil {
 		return nil, err
 	}
-	resp := new(mdns.Msg)
-	if err := resp.Unpack(buf); err != nil {
-		return nil, fmt.Errorf("tcp answer: %w", err)
-	}
-	if err := matches(q, resp); err != nil {
+	// The same check as a UDP answer's; what is malformed past the
+	// question is found when the cache entry is made.
+	if err := questionMatch(wire, buf); err != nil {
 		return nil, fmt.Errorf("tcp answer: %w", err)
 	}
 	return buf, nil
-}
-
-// matches checks that resp answers q: same ID, a response, and the very
-// question, letter case included (the 0x20 check).
-func matches(q, resp *mdns.Msg) error {
-	if resp.Id != q.Id || !resp.Response {
-		return errors.New("answer ID or QR bit does not match")
-	}
-	if len(resp.Question) != 1 {
-		return errors.New("answer does not hold one question")
-	}
-	a, b := resp.Question[0], q.Question[0]
-	if a.Qtype != b.Qtype || a.Qclass != b.Qclass || !strings.EqualFold(a.Name, b.Name) {
-		return errors.New("answer is for another question")
-	}
-	if a.Name != b.Name {
-		return errCaseMismatch
-	}
-	return nil
 }
 
 // randomCase flips the case of each letter of name at random (0x20
