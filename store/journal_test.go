@@ -52,13 +52,13 @@ func TestJournalReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seg := j.segPath(j.index)
+	seg, end := j.segPath(j.index), j.size
 	j.close()
-	f, err := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(seg, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write([]byte{0, 0, 1, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3}) // torn: says 256 bytes follow
+	f.WriteAt([]byte{0, 0, 1, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3}, end) // torn: says 256 bytes follow
 	f.Close()
 
 	st, err = Open(ctx, dir, Options{})
@@ -90,6 +90,76 @@ func TestJournalReplay(t *testing.T) {
 	}
 	if l, err := st.Lease6ByAddress(ctx, "2001:db8:4:11::c"); err != nil || l.State != StateActive {
 		t.Fatalf("::c: %+v, %v", l, err)
+	}
+}
+
+// TestJournalRewrittenSegment: once the database holds all of the current
+// segment, the segment is written again from its start; the records of its
+// earlier round left behind the new ones are not applied again at the next
+// start, even where a new record ends exactly where an old one did.
+func TestJournalRewrittenSegment(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		if err := st.CommitLeases(ctx, v6grant(fmt.Sprintf("2001:db8:4:11::%x", i+1), t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.leasesApplied(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, FileName)
+	paths, nums, _ := segments(path)
+	if len(paths) != 1 {
+		t.Fatalf("segments: %v", paths)
+	}
+	if recs, _ := readSegment(paths[0]); len(recs) != 0 {
+		t.Fatalf("a segment the database holds reads %d records", len(recs))
+	}
+
+	// The next round: a renewal of ::1 written over the first record (the
+	// same length: "renew" for "grant", a later end), then a crash before
+	// the database took it.
+	f, err := os.OpenFile(paths[0], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	j := &journal{base: path, f: f, index: nums[0], lastSeq: 5, filled: fi.Size()}
+	renew := v6grant("2001:db8:4:11::1", t0)
+	renew.Event = EventRenew
+	renew.V6.Ends = t0.Add(3 * time.Hour)
+	if seq, err := j.append([]*commitReq{{ops: []LeaseOp{renew}}}, t0.Unix()); err != nil || seq != 6 {
+		t.Fatalf("append: %d, %v", seq, err)
+	}
+	j.close()
+	recs, _ := readSegment(paths[0])
+	if len(recs) != 5 || recs[0].seq != 6 || recs[1].seq != 2 {
+		t.Fatalf("the segment should read the new record, then the earlier round's 2..5: %d records", len(recs))
+	}
+
+	st, err = Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 5 {
+		addr := fmt.Sprintf("2001:db8:4:11::%x", i+1)
+		h, err := st.AddressHistory(ctx, addr, 10)
+		if err != nil || len(h) != 1 {
+			t.Fatalf("history of %s: %+v, %v (want one session)", addr, h, err)
+		}
+		if want := i == 0; (h[0].Renewals == 1) != want {
+			t.Errorf("history of %s: %d renewals", addr, h[0].Renewals)
+		}
 	}
 }
 
