@@ -64,9 +64,9 @@ type journal struct {
 	mu      sync.Mutex
 	base    string // the database path; segments are base-leases-NNNNNN
 	f       *os.File
-	index   int   // the current segment's number
-	size    int64 // the length of its records
-	filled  int64 // how much of it is zero-filled or written
+	index   int    // the current segment's number
+	size    int64  // the length of its records
+	filled  int64  // how much of it is zero-filled or written
 	lastSeq uint64 // of the last record written
 	old     []segment
 	buf     []byte

@@ -354,6 +354,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 		// One-row upserts and inserts: the multi-row sets' smallest.
 		up4 := tx.StmtContext(ctx, s.leaseStmts.bind4.stmts[1])
 		ren4 := tx.StmtContext(ctx, s.leaseStmts.ren4)
+		ren6 := tx.StmtContext(ctx, s.leaseStmts.ren6)
 		up6 := tx.StmtContext(ctx, s.leaseStmts.bind6.stmts[1])
 		hist := tx.StmtContext(ctx, s.leaseStmts.histRows.stmts[1])
 		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
@@ -442,8 +443,22 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 					continue
 				}
 				l := op.V6
-				if _, err := up6.ExecContext(ctx, lease6Args(l)...); err != nil {
-					return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
+				// As for v4: a renewal of the same holding changes no
+				// indexed column.
+				renewed := false
+				if op.Event == EventRenew {
+					res, err := ren6.ExecContext(ctx, l.State, l.Ends.Unix(), l.LinkAddress, l.RemoteID,
+						l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, nullID(l.NetworkID), nullID(l.ModemID), l.Starts.Unix())
+					if err != nil {
+						return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
+					}
+					n, _ := res.RowsAffected()
+					renewed = n == 1
+				}
+				if !renewed {
+					if _, err := up6.ExecContext(ctx, lease6Args(l)...); err != nil {
+						return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
+					}
 				}
 				if l.State == StateOffered {
 					continue
@@ -576,13 +591,13 @@ func endsSession(event string) bool {
 
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
-	ren4, renHist, endHist *sql.Stmt
-	bind4, bind6, histRows multiInsert // leases, bindings and history rows, 1 to 64 at a time
+	ren4, ren6, renHist, endHist *sql.Stmt
+	bind4, bind6, histRows       multiInsert // leases, bindings and history rows, 1 to 64 at a time
 }
 
 // close closes whichever of the statements were prepared.
 func (ls *leaseStmts) close() {
-	for _, st := range []*sql.Stmt{ls.ren4, ls.renHist, ls.endHist} {
+	for _, st := range []*sql.Stmt{ls.ren4, ls.ren6, ls.renHist, ls.endHist} {
 		if st != nil {
 			st.Close()
 		}
@@ -620,6 +635,9 @@ func (s *Store) prepareLeaseStmts() error {
 	ls := leaseStmts{
 		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, giaddr = ?, remote_id = ?, circuit_id = ?
 			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ?`),
+		ren6: prep(`UPDATE leases6 SET state = ?, ends = ?, link_address = ?, remote_id = ?
+			WHERE type = ? AND address = ? AND prefix_len = ? AND duid = ? AND iaid = ? AND mac = ? AND kind = ?
+				AND network_id IS ? AND modem_id IS ? AND starts = ?`),
 		// A renewal extends the session's row: the newest row of the
 		// address with the lease's start, if it is the same device behind
 		// the same relay and modem. Only ends, at and renewals change, and

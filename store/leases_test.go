@@ -211,6 +211,40 @@ func TestLease4ByIPAndMTAByMAC(t *testing.T) {
 	}
 }
 
+// TestRenewPath6: the v6 renewal of the same binding updates its end and
+// relay columns in place; a "renewal" that does not match the stored row
+// (another DUID, or another kind) replaces the row as a full upsert.
+func TestRenewPath6(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	g := v6grant("2001:db8:4:11::a", t0)
+	if err := st.CommitLeases(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	renew := func(edit func(l *Lease6)) Lease6 {
+		t.Helper()
+		l := *g.V6
+		l.Ends = l.Ends.Add(time.Hour)
+		l.LinkAddress, l.RemoteID = "2001:db8:4:11::2", []byte{9}
+		edit(&l)
+		if err := st.CommitLeases(ctx, LeaseOp{Event: EventRenew, ModemMAC: g.ModemMAC, V6: &l}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Lease6ByAddress(ctx, l.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Ends.Equal(l.Ends) || string(got.DUID) != string(l.DUID) || got.Kind != l.Kind || got.LinkAddress != l.LinkAddress || string(got.RemoteID) != string(l.RemoteID) {
+			t.Fatalf("after the renewal: %+v, want %+v", got, l)
+		}
+		return l
+	}
+	renew(func(*Lease6) {})
+	renew(func(l *Lease6) { l.DUID = []byte{0, 3, 0, 1, 1, 2, 3, 4, 5, 6} })
+	renew(func(l *Lease6) { l.Kind = KindCPE })
+}
+
 // TestRenewPath: a renewal of the same holding updates the end time; a
 // "renewal" that does not match the stored row (another MAC) falls back to
 // the full upsert, so the row is always what the server said.

@@ -33,6 +33,10 @@
 # waits out dhcpload's 1 s retransmission); ip6m's is bound by the two cores
 # it shares with dhcpload.
 #
+# REBOOT=1 measures a reboot storm instead: each server first binds every
+# modem (unmeasured), then every modem boots again and asks for its binding
+# while it is still valid, as after a power cut at the headend.
+#
 # Needs kea-dhcp6 (apt-get install kea-dhcp6-server) and jq. Traffic stays on
 # ::1 (high ports 20547 and 30547, the relay on an ephemeral port); every
 # process started here is stopped by its pid; every loop is bounded (RUNS
@@ -44,6 +48,7 @@ modems=${1:-10000}
 runs=${2:-5}
 cpe=${3:-2}
 window=${WINDOW:-32}
+reboot=${REBOOT:-0}
 ip6m_addr='[::1]:20547'
 kea_port=30547
 
@@ -94,7 +99,7 @@ wait_for "$work/template.log" "ip6m running"
 stop "$pid"
 "$work/dhcpload" --db "$work/template" --link 2001:db8:4:11::1 --kea6-config "$work/kea6.json" --kea6-leases "$work/kea/leases6.csv" --kea-lifetime 86400 2>/dev/null
 n=$(jq '.Dhcp6.subnet6[0].reservations | length' "$work/kea6.json")
-echo "population: $n enabled modems; $runs runs each; window $window; $cpe% eRouters (IA_NA + IA_PD)"
+echo "population: $n enabled modems; $runs runs each; window $window; $cpe% eRouters (IA_NA + IA_PD); reboot storm: $reboot"
 
 load() { # server pid out
 	"$work/dhcpload" --v6 --db "$work/template" --server6 "$1" --link 2001:db8:4:11::1 --server-pid "$2" \
@@ -107,6 +112,7 @@ for i in $(seq "$runs"); do
 	"$work/ip6m" serve --data "$work/ip6m-data" "${serve_flags[@]}" --dhcp6 "$ip6m_addr" >"$work/ip6m.log" 2>&1 &
 	pid=$!; pids+=("$pid")
 	wait_for "$work/ip6m.log" "DHCPv6 ready"
+	[ "$reboot" = 1 ] && load "$ip6m_addr" "$pid" "$work/boot-ip6m-$i.json"
 	load "$ip6m_addr" "$pid" "$work/ip6m-$i.json"
 	stop "$pid"
 
@@ -115,6 +121,7 @@ for i in $(seq "$runs"); do
 	KEA_PIDFILE_DIR="$work/kea" KEA_LOCKFILE_DIR="$work/kea" kea-dhcp6 -p "$kea_port" -c "$work/kea6.json" >"$work/kea.log" 2>&1 &
 	pid=$!; pids+=("$pid")
 	wait_port "$kea_port" "$work/kea.log"
+	[ "$reboot" = 1 ] && load "[::1]:$kea_port" "$pid" "$work/boot-kea-$i.json"
 	load "[::1]:$kea_port" "$pid" "$work/kea-$i.json"
 	stop "$pid"
 
