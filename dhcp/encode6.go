@@ -3,6 +3,7 @@ package dhcp
 import (
 	"encoding/binary"
 	"net"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 )
@@ -40,14 +41,58 @@ func appendReply6(b []byte, relays []*dhcpv6.RelayMessage, reply *dhcpv6.Message
 	return b
 }
 
+// appendOptions6 packs opts as the library's Options.ToBytes does. The
+// options of every reply (IA_NA, IA_PD and their addresses, prefixes and
+// status codes, the CableLabs vendor options) are packed in place; the
+// library would pack each into a buffer of its own and copy it out.
 func appendOptions6(b []byte, opts []dhcpv6.Option) []byte {
 	for _, o := range opts {
-		v := o.ToBytes()
+		at := len(b)
 		b = binary.BigEndian.AppendUint16(b, uint16(o.Code()))
-		b = binary.BigEndian.AppendUint16(b, uint16(len(v)))
-		b = append(b, v...)
+		b = append(b, 0, 0)
+		b = appendOptionValue6(b, o)
+		binary.BigEndian.PutUint16(b[at+2:], uint16(len(b)-at-4))
 	}
 	return b
+}
+
+func appendOptionValue6(b []byte, o dhcpv6.Option) []byte {
+	switch o := o.(type) {
+	case *dhcpv6.OptIANA:
+		b = append(b, o.IaId[:]...)
+		b = appendSeconds6(appendSeconds6(b, o.T1), o.T2)
+		return appendOptions6(b, o.Options.Options)
+	case *dhcpv6.OptIAPD:
+		b = append(b, o.IaId[:]...)
+		b = appendSeconds6(appendSeconds6(b, o.T1), o.T2)
+		return appendOptions6(b, o.Options.Options)
+	case *dhcpv6.OptIAAddress:
+		b = appendIP16(b, o.IPv6Addr)
+		b = appendSeconds6(appendSeconds6(b, o.PreferredLifetime), o.ValidLifetime)
+		return appendOptions6(b, o.Options.Options)
+	case *dhcpv6.OptIAPrefix:
+		b = appendSeconds6(appendSeconds6(b, o.PreferredLifetime), o.ValidLifetime)
+		if o.Prefix != nil {
+			bits, _ := o.Prefix.Mask.Size()
+			b = appendIP16(append(b, byte(bits)), o.Prefix.IP)
+		} else {
+			b = appendIP16(append(b, 0), nil)
+		}
+		return appendOptions6(b, o.Options.Options)
+	case *dhcpv6.OptStatusCode:
+		b = binary.BigEndian.AppendUint16(b, uint16(o.StatusCode))
+		return append(b, o.StatusMessage...)
+	case *dhcpv6.OptVendorOpts:
+		b = binary.BigEndian.AppendUint32(b, o.EnterpriseNumber)
+		return appendOptions6(b, o.VendorOpts)
+	}
+	return append(b, o.ToBytes()...)
+}
+
+// appendSeconds6 packs a lifetime as the library does: whole seconds,
+// rounded.
+func appendSeconds6(b []byte, d time.Duration) []byte {
+	return binary.BigEndian.AppendUint32(b, uint32(d.Round(time.Second)/time.Second))
 }
 
 func appendIP16(b []byte, ip net.IP) []byte {

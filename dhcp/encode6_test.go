@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
@@ -20,6 +21,20 @@ func TestAppendReply6MatchesLibrary(t *testing.T) {
 	ia.Options.Add(&dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP("2001:db8:4:11::4432:c821:9e7"), PreferredLifetime: 3600, ValidLifetime: 7200})
 	reply.AddOption(ia)
 	reply.AddOption(dhcpv6.OptDNS(net.ParseIP("2001:db8::53")))
+	// An eRouter's prefix, a refused IA with its status code, and the
+	// CableLabs vendor options (sub-options 32 and 33).
+	pd := &dhcpv6.OptIAPD{IaId: [4]byte{0, 0, 0, 2}, T1: 1800 * time.Second, T2: 2880*time.Second + 600*time.Millisecond}
+	_, pfx, _ := net.ParseCIDR("2001:db8:4:100::/56")
+	pd.Options.Add(&dhcpv6.OptIAPrefix{PreferredLifetime: 3600 * time.Second, ValidLifetime: 7200 * time.Second, Prefix: pfx})
+	pd.Options.Add(&dhcpv6.OptIAPrefix{PreferredLifetime: time.Second})
+	reply.AddOption(pd)
+	refused := &dhcpv6.OptIANA{IaId: [4]byte{0, 0, 0, 3}}
+	refused.Options.Add(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoAddrsAvail, StatusMessage: "no address available"})
+	reply.AddOption(refused)
+	reply.AddOption(&dhcpv6.OptVendorOpts{EnterpriseNumber: 4491, VendorOpts: dhcpv6.Options{
+		&dhcpv6.OptionGeneric{OptionCode: 32, OptionData: net.ParseIP("2001:db8::69").To16()},
+		&dhcpv6.OptionGeneric{OptionCode: 33, OptionData: []byte("cm-gold.cfg")},
+	}})
 
 	relayChain := func(levels int, iid, rid bool) []*dhcpv6.RelayMessage {
 		var m dhcpv6.DHCPv6 = &dhcpv6.Message{MessageType: dhcpv6.MessageTypeRequest, TransactionID: reply.TransactionID}

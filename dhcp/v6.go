@@ -386,7 +386,7 @@ func (s *Server6) decide6(sn *snapshot, r *request6) decision6 {
 		}
 		d.fixed = m.fixed6
 		if !d.fixed.IsValid() {
-			if a, err := store.DeriveIPv6(d.na.prefix, m.macText); err == nil {
+			if a, ok := store.DeriveIPv6From(d.na.prefix, m.mac); ok {
 				d.fixed = a
 			}
 		}

@@ -118,7 +118,17 @@ func DeriveIPv6(prefix netip.Prefix, mac string) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, err
 	}
+	a, _ := DeriveIPv6From(prefix, b)
+	return a, nil
+}
+
+// DeriveIPv6From is DeriveIPv6 for a MAC already parsed (a DHCP server's
+// hot path); false when prefix is not an IPv6 prefix of /80 or shorter.
+func DeriveIPv6From(prefix netip.Prefix, mac [6]byte) (netip.Addr, bool) {
+	if !prefix.Addr().Is6() || prefix.Bits() > 80 {
+		return netip.Addr{}, false
+	}
 	a := prefix.Masked().Addr().As16()
-	copy(a[10:], b[:])
-	return netip.AddrFrom16(a), nil
+	copy(a[10:], mac[:])
+	return netip.AddrFrom16(a), true
 }
