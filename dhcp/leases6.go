@@ -2,10 +2,12 @@ package dhcp
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math/bits"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -142,7 +144,12 @@ func (bs *bindings) cpeCount(modemID int64, duid []byte) int {
 }
 
 func iaKey(typ string, duid []byte, iaid uint32) string {
-	return fmt.Sprintf("%s|%x|%d", typ, duid, iaid)
+	// fmt.Sprintf("%s|%x|%d", typ, duid, iaid), without fmt: it is built
+	// for every IA of every message.
+	b := make([]byte, 0, len(typ)+2*len(duid)+12)
+	b = append(append(b, typ...), '|')
+	b = append(hex.AppendEncode(b, duid), '|')
+	return string(strconv.AppendUint(b, uint64(iaid), 10))
 }
 
 func (bs *bindings) load(list []store.Lease6, now time.Time) {

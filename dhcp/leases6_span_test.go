@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -44,6 +45,20 @@ func BenchmarkPickPDExhausted(b *testing.B) {
 	for b.Loop() {
 		if _, _, ok := bs.pickPD("pd|new|1", []*network6{nw}, nil, now); ok {
 			b.Fatal("a prefix from a used-up pool")
+		}
+	}
+}
+
+// TestIAKey: the binding key is what fmt.Sprintf("%s|%x|%d") made, so
+// bindings keyed before and after read the same.
+func TestIAKey(t *testing.T) {
+	for _, c := range []struct {
+		typ  string
+		duid []byte
+		iaid uint32
+	}{{"na", []byte{0, 3, 0, 1, 0x44, 0x32, 0xc8, 0x21, 0x09, 0xe7}, 1}, {"pd", nil, 0}, {"pd", []byte{0xff}, 4294967295}} {
+		if got, want := iaKey(c.typ, c.duid, c.iaid), fmt.Sprintf("%s|%x|%d", c.typ, c.duid, c.iaid); got != want {
+			t.Errorf("iaKey = %q, want %q", got, want)
 		}
 	}
 }
