@@ -260,7 +260,7 @@ var replyBufs6 = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return 
 
 // handle6To is handle6 appending the reply to dst.
 func (s *Server6) handle6To(ctx context.Context, pkt []byte, dst []byte) ([]byte, error) {
-	d, err := dhcpv6.FromBytes(pkt)
+	d, err := parse6(pkt)
 	if err != nil {
 		return nil, drop("malformed: %v", err)
 	}
@@ -488,10 +488,12 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 	msg := r.msg
 	now := s.now()
 	reply := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeReply, TransactionID: msg.TransactionID}
-	if cid := msg.GetOneOption(dhcpv6.OptionClientID); cid != nil {
-		reply.AddOption(cid)
+	// The client's DUID as it sent it, and ours packed once: the reply
+	// goes straight to appendReply6, which copies their bytes.
+	if r.duid != nil {
+		reply.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionClientID, OptionData: r.duid})
 	}
-	reply.AddOption(dhcpv6.OptServerID(s.duid))
+	reply.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionServerID, OptionData: s.duidB})
 
 	d := s.decide6(sn, r)
 	d.reservedPD = sn.reservedPD
