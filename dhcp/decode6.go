@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
 )
 
 // parse6 reads a DHCPv6 packet as dhcpv6.FromBytes does, to the same
@@ -91,8 +92,8 @@ func parseOptions6(b []byte) (dhcpv6.Options, bool) {
 func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 	switch code {
 	case dhcpv6.OptionClientID, dhcpv6.OptionServerID:
-		d, err := dhcpv6.DUIDFromBytes(b)
-		if err != nil {
+		d, ok := parseDUID(b)
+		if !ok {
 			return nil, false
 		}
 		if code == dhcpv6.OptionClientID {
@@ -210,6 +211,28 @@ func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 	}
 	o, err := dhcpv6.ParseOption(code, b)
 	return o, err == nil
+}
+
+// parseDUID reads a DUID-LL or DUID-LLT (a cable device's) here, any
+// other with dhcpv6.DUIDFromBytes.
+func parseDUID(b []byte) (dhcpv6.DUID, bool) {
+	if len(b) >= 2 {
+		switch dhcpv6.DUIDType(binary.BigEndian.Uint16(b)) {
+		case dhcpv6.DUID_LL:
+			if len(b) < 4 {
+				return nil, false
+			}
+			return &dhcpv6.DUIDLL{HWType: iana.HWType(binary.BigEndian.Uint16(b[2:])), LinkLayerAddr: append(make(net.HardwareAddr, 0, len(b)-4), b[4:]...)}, true
+		case dhcpv6.DUID_LLT:
+			if len(b) < 8 {
+				return nil, false
+			}
+			return &dhcpv6.DUIDLLT{HWType: iana.HWType(binary.BigEndian.Uint16(b[2:])), Time: binary.BigEndian.Uint32(b[4:]),
+				LinkLayerAddr: append(make(net.HardwareAddr, 0, len(b)-8), b[8:]...)}, true
+		}
+	}
+	d, err := dhcpv6.DUIDFromBytes(b)
+	return d, err == nil
 }
 
 // seconds6 reads a 32-bit lifetime in seconds.

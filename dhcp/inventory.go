@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv6"
+
 	"ip6m/store"
 )
 
@@ -132,6 +134,7 @@ type snapshot struct {
 	tftp       netip.Addr
 	server6    netip.Addr // this server's IPv6 address (TFTP and time options)
 	tftp6      netip.Addr
+	tftpOpt6   *dhcpv6.OptionGeneric // CableLabs sub-option 32: tftp6, else server6
 	cmFile     string
 	mtaFile    string
 	walledFile string
@@ -280,6 +283,11 @@ func loadSnapshot(ctx context.Context, inv Inventory) (*snapshot, error) {
 			return nil, fmt.Errorf("setting %s: %q is not an IPv6 address", v6.key, v6.val)
 		}
 		*v6.dst = a
+	}
+	if a := sn.tftp6; a.IsValid() {
+		sn.tftpOpt6 = clSubOption(clTFTPServers, a.AsSlice())
+	} else if a := sn.server6; a.IsValid() {
+		sn.tftpOpt6 = clSubOption(clTFTPServers, a.AsSlice())
 	}
 	return sn, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv6"
+
 	"ip6m/store"
 )
 
@@ -26,6 +28,11 @@ type network6 struct {
 	// selfRegister: unknown modems get the registration config (their
 	// CPE's DHCPv4 lease leads to the registration page).
 	selfRegister bool
+	// The options every reply on the network carries alike, made once
+	// (nil when there is nothing to send): DNS servers (23) and the
+	// CableLabs syslog servers, time servers and time offset.
+	dnsOpt                     dhcpv6.Option
+	logOpt, timeOpt, offsetOpt *dhcpv6.OptionGeneric
 }
 
 // pdPool is a range of delegated prefixes of one length.
@@ -65,7 +72,21 @@ func parseNetwork6(n store.Network) (*network6, error) {
 	if err := parseServers(n, &nw.dns, &nw.time, &nw.log); err != nil {
 		return nil, err
 	}
+	if len(nw.dns) > 0 {
+		nw.dnsOpt = dhcpv6.OptDNS(ip6s(nw.dns)...)
+	}
+	nw.logOpt = clSubOption(clSyslogServers, ipBytes(nw.log))
+	nw.timeOpt = clSubOption(clTimeServers, ipBytes(nw.time))
+	nw.offsetOpt = clSubOption(clTimeOffset, u32(uint32(nw.timeOffset)))
 	return nw, nil
+}
+
+// clSubOption is a CableLabs sub-option of option 17, nil without data.
+func clSubOption(code uint16, data []byte) *dhcpv6.OptionGeneric {
+	if len(data) == 0 {
+		return nil
+	}
+	return &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(code), OptionData: data}
 }
 
 // network6For returns the most specific v6 network containing a.

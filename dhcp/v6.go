@@ -586,43 +586,40 @@ func (s *Server6) addOptions(sn *snapshot, r *request6, d decision6, reply *dhcp
 	if nw == nil {
 		return
 	}
-	if r.wantDNS && len(nw.dns) > 0 {
-		reply.AddOption(dhcpv6.OptDNS(ip6s(nw.dns)...))
+	if r.wantDNS && nw.dnsOpt != nil {
+		reply.AddOption(nw.dnsOpt)
 	}
 	if len(r.oro) == 0 || (d.kind != store.KindCM && d.kind != store.KindMTA && !d.walled) {
 		return
 	}
-	tftp := sn.tftp6
-	if !tftp.IsValid() {
-		tftp = sn.server6
+	// Only what the client asked for, in its order. The network's and the
+	// server's sub-options were made once (they are only read from here on).
+	subs := make(dhcpv6.Options, 0, len(r.oro))
+	add := func(o *dhcpv6.OptionGeneric) {
+		if o != nil {
+			subs = append(subs, o)
+		}
 	}
-	var subs dhcpv6.Options
 	for _, code := range r.oro {
-		var b []byte
 		switch code {
 		case clTFTPServers:
-			if tftp.IsValid() {
-				b = tftp.AsSlice()
-			}
+			add(sn.tftpOpt6)
 		case clConfigFile:
-			b = []byte(d.file)
+			add(clSubOption(clConfigFile, []byte(d.file)))
 		case clSyslogServers:
-			b = ipBytes(nw.log)
+			add(nw.logOpt)
 		case clTimeServers:
-			b = ipBytes(nw.time)
+			add(nw.timeOpt)
 		case clTimeOffset:
-			b = u32(uint32(nw.timeOffset))
+			add(nw.offsetOpt)
 		case clCCC:
 			if d.kind == store.KindMTA {
-				b = optionCCC(sn.serverID)
+				add(clSubOption(clCCC, optionCCC(sn.serverID)))
 			}
 		case clCCCv6:
 			if d.kind == store.KindMTA {
-				b = optionCCCv6(s.duidB, sn.server6, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)
+				add(clSubOption(clCCCv6, optionCCCv6(s.duidB, sn.server6, sn.pktcProv, sn.pktcRealm, sn.pktcTimers)))
 			}
-		}
-		if len(b) > 0 {
-			subs = append(subs, &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(code), OptionData: b})
 		}
 	}
 	if len(subs) > 0 {
