@@ -33,6 +33,8 @@
 # waits out dhcpload's 1 s retransmission); ip6m's is bound by the two cores
 # it shares with dhcpload.
 #
+# SKIP_KEA=1 runs ip6m alone (for work on ip6m; the comparison needs both).
+#
 # REBOOT=1 measures a reboot storm instead: each server first binds every
 # modem (unmeasured), then every modem boots again and asks for its binding
 # while it is still valid, as after a power cut at the headend.
@@ -49,6 +51,7 @@ runs=${2:-5}
 cpe=${3:-2}
 window=${WINDOW:-32}
 reboot=${REBOOT:-0}
+skip_kea=${SKIP_KEA:-0}
 ip6m_addr='[::1]:20547'
 kea_port=30547
 
@@ -116,6 +119,10 @@ for i in $(seq "$runs"); do
 	load "$ip6m_addr" "$pid" "$work/ip6m-$i.json"
 	stop "$pid"
 
+	if [ "$skip_kea" = 1 ]; then
+		jq -r --arg i "$i" '"run \($i) ip6m: \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, p50 \(.latency_ms.p50) ms"' "$work/ip6m-$i.json"
+		continue
+	fi
 	# Kea, empty lease file.
 	rm -rf "$work/kea"; mkdir -p "$work/kea"
 	KEA_PIDFILE_DIR="$work/kea" KEA_LOCKFILE_DIR="$work/kea" kea-dhcp6 -p "$kea_port" -c "$work/kea6.json" >"$work/kea.log" 2>&1 &
@@ -133,6 +140,10 @@ done
 median() { # field server
 	jq -s "map($1) | sort | .[(length/2|floor)]" "$work"/"$2"-*.json
 }
+if [ "$skip_kea" = 1 ]; then
+	printf '\nmedian of %d runs: ip6m %.0f exch/s, %.1f µs CPU/exch\n' "$runs" "$(median .exchanges_per_s ip6m)" "$(median .server_cpu.us_per_exchange ip6m)"
+	exit 0
+fi
 ip6m_rate=$(median .exchanges_per_s ip6m); kea_rate=$(median .exchanges_per_s kea)
 ip6m_cpu=$(median .server_cpu.us_per_exchange ip6m); kea_cpu=$(median .server_cpu.us_per_exchange kea)
 printf '\nmedian of %d runs: ip6m %.0f exch/s, %.1f µs CPU/exch; Kea %.0f exch/s, %.1f µs CPU/exch\n' "$runs" "$ip6m_rate" "$ip6m_cpu" "$kea_rate" "$kea_cpu"
