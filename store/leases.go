@@ -400,21 +400,22 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 					return err
 				}
 				if l := op.V4; l != nil {
-					// A renewal changes only columns no index covers, so an
-					// UPDATE of those is cheaper than the full upsert.
-					renewed := false
+					// A renewal of the same holding (device, modem, relay,
+					// start) changes only columns no index covers, and its
+					// session's history row is read through the lease
+					// (migration 0012): one UPDATE of the lease is all.
 					if op.Event == EventRenew {
-						res, err := ren4.ExecContext(ctx, l.State, l.Ends.Unix(), l.GiAddr, l.RemoteID, l.CircuitID, l.IP, l.MAC, nullID(l.ModemID), l.Starts.Unix())
+						res, err := ren4.ExecContext(ctx, l.State, l.Ends.Unix(), l.RemoteID, l.CircuitID, now,
+							l.IP, l.MAC, nullID(l.ModemID), l.Starts.Unix(), l.GiAddr, l.Kind)
 						if err != nil {
 							return fmt.Errorf("lease %s: %w", l.IP, err)
 						}
-						n, _ := res.RowsAffected()
-						renewed = n == 1
-					}
-					if !renewed {
-						if _, err := up4.ExecContext(ctx, lease4Args(l)...); err != nil {
-							return fmt.Errorf("lease %s: %w", l.IP, err)
+						if n, _ := res.RowsAffected(); n == 1 {
+							continue
 						}
+					}
+					if _, err := up4.ExecContext(ctx, lease4Args(l)...); err != nil {
+						return fmt.Errorf("lease %s: %w", l.IP, err)
 					}
 					if l.State == StateOffered {
 						continue // offers are not history: nobody held the address yet
@@ -443,22 +444,20 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 					continue
 				}
 				l := op.V6
-				// As for v4: a renewal of the same holding changes no
-				// indexed column.
-				renewed := false
+				// As for v4: a renewal of the same holding is one UPDATE
+				// of the binding.
 				if op.Event == EventRenew {
-					res, err := ren6.ExecContext(ctx, l.State, l.Ends.Unix(), l.LinkAddress, l.RemoteID,
-						l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, nullID(l.NetworkID), nullID(l.ModemID), l.Starts.Unix())
+					res, err := ren6.ExecContext(ctx, l.State, l.Ends.Unix(), l.RemoteID, now,
+						l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, nullID(l.NetworkID), nullID(l.ModemID), l.Starts.Unix(), l.LinkAddress)
 					if err != nil {
 						return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
 					}
-					n, _ := res.RowsAffected()
-					renewed = n == 1
-				}
-				if !renewed {
-					if _, err := up6.ExecContext(ctx, lease6Args(l)...); err != nil {
-						return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
+					if n, _ := res.RowsAffected(); n == 1 {
+						continue
 					}
+				}
+				if _, err := up6.ExecContext(ctx, lease6Args(l)...); err != nil {
+					return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
 				}
 				if l.State == StateOffered {
 					continue
@@ -607,15 +606,19 @@ func (ls *leaseStmts) close() {
 	ls.histRows.close()
 }
 
-// upsert4 makes an INSERT of a lease replace the one of its address.
+// upsert4 makes an INSERT of a lease replace the one of its address. Its
+// renewals start again from 0 (the lease's trigger, migration 0012, first
+// writes them to the session's history row).
 const upsert4 = `ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
 	network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
-	circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends`
+	circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends,
+	renewals = 0, renewed_at = 0`
 
-// upsert6 makes an INSERT of a binding replace the one at its address.
+// upsert6 makes an INSERT of a binding replace the one at its address (its
+// renewals as upsert4's).
 const upsert6 = `ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
 	state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
-	remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends`
+	remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends, renewals = 0, renewed_at = 0`
 
 // prepareLeaseStmts prepares the lease statements on first use (only the
 // applier calls it, and the replay at start-up before the applier runs).
@@ -633,11 +636,14 @@ func (s *Store) prepareLeaseStmts() error {
 		return st
 	}
 	ls := leaseStmts{
-		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, giaddr = ?, remote_id = ?, circuit_id = ?
-			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ?`),
-		ren6: prep(`UPDATE leases6 SET state = ?, ends = ?, link_address = ?, remote_id = ?
+		// A renewal of the same holding: the active lease of the same
+		// device, modem, relay and start (what its session's history row
+		// records).
+		ren4: prep(`UPDATE leases4 SET state = ?, ends = ?, remote_id = ?, circuit_id = ?, renewals = renewals + 1, renewed_at = ?
+			WHERE ip = ? AND mac = ? AND modem_id IS ? AND starts = ? AND giaddr = ? AND kind = ? AND state = 'active'`),
+		ren6: prep(`UPDATE leases6 SET state = ?, ends = ?, remote_id = ?, renewals = renewals + 1, renewed_at = ?
 			WHERE type = ? AND address = ? AND prefix_len = ? AND duid = ? AND iaid = ? AND mac = ? AND kind = ?
-				AND network_id IS ? AND modem_id IS ? AND starts = ?`),
+				AND network_id IS ? AND modem_id IS ? AND starts = ? AND link_address = ? AND state = 'active'`),
 		// A renewal extends the session's row: the newest row of the
 		// address with the lease's start, if it is the same device behind
 		// the same relay and modem. Only ends, at and renewals change, and
@@ -857,7 +863,7 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 	var args []any
 	switch {
 	case q.Address != "":
-		conds, args = append(conds, "address = ?"), append(args, q.Address)
+		conds, args = append(conds, "h.address = ?"), append(args, q.Address)
 	case q.MAC != "":
 		mac, err := NormalizeMAC(q.MAC)
 		if err != nil {
@@ -866,17 +872,17 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		// lease_history_mac leaves out a modem's own rows (mac =
 		// modem_mac): the second half finds those; the "mac <> modem_mac"
 		// lets SQLite use that partial index for the first.
-		conds, args = append(conds, "id IN (SELECT id FROM lease_history WHERE mac = ? AND mac <> modem_mac UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
+		conds, args = append(conds, "h.id IN (SELECT id FROM lease_history WHERE mac = ? AND mac <> modem_mac UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
 	case q.CustomerID != 0:
 		// The customer as recorded at the time (lease_history_customer).
-		conds, args = append(conds, "customer_id = ?"), append(args, q.CustomerID)
+		conds, args = append(conds, "h.customer_id = ?"), append(args, q.CustomerID)
 	default:
 		return nil, errors.New("lease history: give an address, a MAC or a customer")
 	}
 	if !q.At.IsZero() {
 		// The sessions that covered the time; a row of its own for a
 		// session's end (one whose start was not recorded) is no holder.
-		conds = append(conds, "event IN ('grant', 'renew') AND starts <= ? AND ends >= ?")
+		conds = append(conds, "h.event IN ('grant', 'renew') AND h.starts <= ? AND "+historyEnds+" >= ?")
 		args = append(args, q.At.Unix(), q.At.Unix())
 	}
 	limit := q.Limit
@@ -884,8 +890,9 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		limit = 500
 	}
 	args = append(args, limit)
-	rows, err := s.read.QueryContext(ctx, `SELECT at, event, family, type, address, prefix_len, mac, kind, modem_mac, COALESCE(customer_id, 0), relay, starts, ends, renewals, ended
-		FROM lease_history WHERE `+strings.Join(conds, " AND ")+` ORDER BY starts DESC, id DESC LIMIT ?`, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT COALESCE(l4.renewed_at, l6.renewed_at, h.at), h.event, h.family, h.type, h.address, h.prefix_len, h.mac, h.kind,
+			h.modem_mac, COALESCE(h.customer_id, 0), h.relay, h.starts, `+historyEnds+`, h.renewals + COALESCE(l4.renewals, l6.renewals, 0), h.ended
+		FROM `+historyWithLeases+` WHERE `+strings.Join(conds, " AND ")+` ORDER BY h.starts DESC, h.id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lease history: %w", err)
 	}
@@ -902,6 +909,22 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 	}
 	return out, rows.Err()
 }
+
+// historyWithLeases is the lease history (h) with, for a session still
+// open, its lease or binding (l4, l6) when that has renewed it since it was
+// last written whole: a renewal is written to the lease alone (migration
+// 0012), and the session's row is the newest of its address and start.
+const historyWithLeases = `lease_history h
+	LEFT JOIN leases4 l4 ON h.family = 4 AND h.ended = '' AND h.event IN ('grant', 'renew') AND l4.ip = h.address
+		AND l4.starts = h.starts AND l4.mac = h.mac AND l4.renewals > 0
+		AND h.id = (SELECT MAX(x.id) FROM lease_history x WHERE x.address = h.address AND x.starts = h.starts)
+	LEFT JOIN leases6 l6 ON h.family = 6 AND h.ended = '' AND h.event IN ('grant', 'renew') AND l6.type = h.type
+		AND l6.address = h.address AND l6.prefix_len = h.prefix_len AND l6.starts = h.starts AND l6.mac = h.mac AND l6.renewals > 0
+		AND h.id = (SELECT MAX(x.id) FROM lease_history x WHERE x.address = h.address AND x.starts = h.starts)`
+
+// historyEnds is a history row's end, its lease's where it is read
+// through the lease.
+const historyEnds = "COALESCE(l4.ends, l6.ends, h.ends)"
 
 // AddressHistory returns who held address over time, newest first.
 func (s *Store) AddressHistory(ctx context.Context, address string, limit int) ([]HistoryEntry, error) {
