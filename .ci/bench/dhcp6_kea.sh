@@ -120,7 +120,7 @@ for i in $(seq "$runs"); do
 	stop "$pid"
 
 	if [ "$skip_kea" = 1 ]; then
-		jq -r --arg i "$i" '"run \($i) ip6m: \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, p50 \(.latency_ms.p50) ms"' "$work/ip6m-$i.json"
+		jq -r --arg i "$i" '"run \($i) ip6m: \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, p50 \(.latency_ms.p50) ms, p90 \(.latency_ms.p90) ms, p99 \(.latency_ms.p99) ms"' "$work/ip6m-$i.json"
 		continue
 	fi
 	# Kea, empty lease file.

@@ -7,7 +7,9 @@
 // ACK. It reports completed exchanges per second, DISCOVER→ACK latency
 // percentiles, drops, timeouts, NAKs and unexpected replies, and with
 // --server-pid the server's CPU time per exchange, so ip6m and Kea can be
-// compared on the same box.
+// compared on the same box. That time is read once the server's CPU time
+// has stopped growing after the run (at most 2 s later), so work a server
+// does after its replies (ip6m's database writes) counts too.
 //
 // # Replies and the relay port
 //
@@ -183,7 +185,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.mta, "mta", 0, "`percent` of exchanges made by MTAs (modem MAC+1, option 60 pktc1.5)")
 	fs.IntVar(&o.cpe, "cpe", 0, "`percent` of exchanges made by CPEs behind the modems (modem MAC+2, remote-id = modem)")
 
-	fs.IntVar(&o.serverPID, "server-pid", 0, "server `pid`: report its CPU time per exchange from /proc/PID/stat")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "server `pid`: report its CPU time per exchange from /proc/PID/stat (read once it settles after the run)")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	fs.StringVar(&o.acksFile, "acks", "", "write every ACKed lease to `file` (client MAC, address, kind, modem MAC per line), e.g. for a crash test")
 	fs.BoolVar(&o.verbose, "v", false, "log odd packets (debug) to stderr")

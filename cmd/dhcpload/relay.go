@@ -240,7 +240,7 @@ func (r *Relay) Run(ctx context.Context) (Result, error) {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 	serverCPU := time.Duration(-1)
 	if r.cfg.ServerPID > 0 {
-		if serverAfter, perr := procCPU(r.cfg.ServerPID); perr != nil {
+		if serverAfter, perr := settledCPU(r.cfg.ServerPID); perr != nil {
 			r.log.Warn("no server cpu time: did the server exit during the run?", "pid", r.cfg.ServerPID, "err", perr)
 		} else {
 			serverCPU = serverAfter - serverBefore

@@ -139,6 +139,25 @@ func (r Result) writeText(w io.Writer) error {
 // kernel fixes at 100 for that interface on every architecture.
 const userHZ = 100
 
+// settledCPU returns pid's CPU time once it has stopped growing: none used
+// over 50 ms, or 2 s after the call. A server may finish work after its
+// replies (ip6m writes its lease journal into the database a few
+// milliseconds later); this counts that work against the run too.
+func settledCPU(pid int) (time.Duration, error) {
+	last, err := procCPU(pid)
+	for deadline := time.Now().Add(2 * time.Second); err == nil && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		var now time.Duration
+		if now, err = procCPU(pid); err == nil {
+			if now == last {
+				return now, nil
+			}
+			last = now
+		}
+	}
+	return last, err
+}
+
 // procCPU returns utime+stime of pid (all its threads) from /proc/PID/stat.
 func procCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
