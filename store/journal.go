@@ -531,8 +531,16 @@ func (s *Store) applyLoop() {
 	}
 }
 
-// applyGap is the pause between two transactions of the applier.
-const applyGap = 20 * time.Millisecond
+// applyGap is the pause between two transactions of the applier. In a
+// storm a longer pause makes fewer, larger transactions: a page many leases
+// touch is written once per transaction, and the DHCP handlers are
+// interrupted less often by a transaction on one of the box's cores.
+// Measured with dhcp6_kea.sh at 32 exchanges in flight (medians of 7, the
+// applier's work after the run counted): 20 ms 14.2-14.8k exchanges/s at
+// 77 µs CPU each, 100 ms 15.4k at 73-76 µs, 250 ms 16.4-16.6k at 74-75 µs.
+// Readers do not wait for it: a read urges the applier on
+// (leasesApplied).
+const applyGap = 250 * time.Millisecond
 
 // queueApply hands journaled requests to the applier.
 func (s *Store) queueApply(reqs []*commitReq) {

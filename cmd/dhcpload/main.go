@@ -8,7 +8,7 @@
 // percentiles, drops, timeouts, NAKs and unexpected replies, and with
 // --server-pid the server's CPU time per exchange, so ip6m and Kea can be
 // compared on the same box. That time is read once the server's CPU time
-// has stopped growing after the run (at most 2 s later), so work a server
+// has stopped growing after the run (at most 3 s later), so work a server
 // does after its replies (ip6m's database writes) counts too.
 //
 // # Replies and the relay port

@@ -140,13 +140,14 @@ func (r Result) writeText(w io.Writer) error {
 const userHZ = 100
 
 // settledCPU returns pid's CPU time once it has stopped growing: none used
-// over 50 ms, or 2 s after the call. A server may finish work after its
+// over half a second (longer than any pause between its own batches of
+// deferred work), or 3 s after the call. A server may finish work after its
 // replies (ip6m writes its lease journal into the database a few
 // milliseconds later); this counts that work against the run too.
 func settledCPU(pid int) (time.Duration, error) {
 	last, err := procCPU(pid)
-	for deadline := time.Now().Add(2 * time.Second); err == nil && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(3 * time.Second); err == nil && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
 		var now time.Duration
 		if now, err = procCPU(pid); err == nil {
 			if now == last {
