@@ -19,16 +19,24 @@
 # (WINDOW=, default 32) decides how many Requests share one journal sync,
 # so compare at several.
 #
-# Measured 2026-12-05 (session 3, the final code; 2-core box, load average
-# 1.35), 9,720 enabled demo modems, 2% eRouters, every modem Reply checked
-# for its config file (sub-option 33), same run:
-#   WINDOW=32,  medians of 5: ip6m 12,638 exch/s, 82.3 µs CPU/exch;
-#                             Kea 12,340 exch/s, 71.0 µs (1.02x the rate)
-#   WINDOW=128, medians of 5: ip6m 17,420 exch/s, 66.9 µs; Kea 7,188, 71.0 µs
-#                             (2.42x)
-#   WINDOW=256, medians of 7: ip6m 19,534 exch/s, 62.8 µs; Kea 9,171, 73.0 µs
-#                             (2.13x; Kea's runs 4,517-9,189, ip6m's
-#                             16,602-21,775)
+# Measured 2026-12-05 (session 4; 2-core box), 9,720 enabled demo modems,
+# 2% eRouters, every modem Reply checked for its config file (sub-option
+# 33), same run, the server's CPU read once it settles after the run (so
+# ip6m's database writes after its replies count):
+#   WINDOW=32,  medians of 5: ip6m 17,576 exch/s, 73.0 µs CPU/exch;
+#                             Kea 12,268 exch/s, 72.0 µs (1.43x the rate)
+#   WINDOW=128, medians of 5: ip6m 20,955 exch/s, 65.8 µs; Kea 9,235, 71.0 µs
+#                             (2.27x)
+#   WINDOW=256, medians of 7: ip6m 23,828 exch/s, 64.8 µs; Kea 9,160, 72.0 µs
+#                             (2.60x; ip6m's runs 20,288-30,918, Kea's
+#                             6,262-9,173)
+#   REBOOT=1, WINDOW=256, 5:  ip6m 32,230 exch/s, 39.1 µs; Kea 9,153, 66.9 µs
+#                             (3.52x the rate, 0.58x the CPU)
+#   REBOOT=1, WINDOW=32, 5:   ip6m 18,569 exch/s, 54.5 µs; Kea 13,103, 67.9 µs
+#                             (1.42x, 0.80x)
+# Session 3's figures (CPU read at the last reply): WINDOW=32 ip6m 12,638/s,
+# 82.3 µs vs Kea 12,340/s, 71.0 µs; WINDOW=256 ip6m 19,534/s, 62.8 µs vs
+# Kea 9,171/s, 73.0 µs.
 # Kea's rate falls as the window grows (its single thread drops Requests and
 # waits out dhcpload's 1 s retransmission); ip6m's is bound by the two cores
 # it shares with dhcpload.
