@@ -89,15 +89,19 @@ func New6(ctx context.Context, cfg Config6) (*Server6, error) {
 		cfg.Refresh = time.Second
 	}
 	s := &Server6{cfg: cfg, binds: newBindings()}
-	if err := s.base.init(ctx, cfg.Inventory, cfg.Logger.With("component", "dhcp6"), cfg.Now, cfg.Refresh); err != nil {
-		return nil, fmt.Errorf("dhcp6: %w", err)
-	}
-	sn := s.snap.Load()
+	// The DUID first: storing a new one changes the settings, and so the
+	// inventory version, which the snapshot loaded next then already has
+	// (otherwise the first start reloads the whole inventory a second
+	// later, in the middle of whatever storm it is answering).
 	var err error
 	if s.duid, err = serverDUID(ctx, cfg.Settings); err != nil {
 		return nil, fmt.Errorf("dhcp6: %w", err)
 	}
 	s.duidB = s.duid.ToBytes()
+	if err := s.base.init(ctx, cfg.Inventory, cfg.Logger.With("component", "dhcp6"), cfg.Now, cfg.Refresh); err != nil {
+		return nil, fmt.Errorf("dhcp6: %w", err)
+	}
+	sn := s.snap.Load()
 	list, err := cfg.Leases.Leases6(ctx, s.now().Add(-declineQuarantine))
 	if err != nil {
 		return nil, fmt.Errorf("dhcp6: %w", err)

@@ -561,3 +561,13 @@ func TestV6UnknownModem(t *testing.T) {
 		}
 	}
 }
+
+// TestV6FirstStartSnapshotCurrent: the first start stores a new server
+// DUID (a settings change) before it loads the inventory, so the snapshot
+// it answers with is current and no reload of the whole inventory follows.
+func TestV6FirstStartSnapshotCurrent(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:1ff::")
+	if got, want := f.srv6.snap.Load().version, f.st.InventoryVersion(); got != want {
+		t.Fatalf("snapshot version %d after the first start, inventory at %d: a reload would follow", got, want)
+	}
+}
