@@ -23,13 +23,13 @@
 # 2% eRouters, every modem Reply checked for its config file (sub-option
 # 33), same run, the server's CPU read once it settles after the run (so
 # ip6m's database writes after its replies count):
-#   WINDOW=32,  medians of 5: ip6m 17,576 exch/s, 73.0 µs CPU/exch;
-#                             Kea 12,268 exch/s, 72.0 µs (1.43x the rate)
-#   WINDOW=128, medians of 5: ip6m 20,955 exch/s, 65.8 µs; Kea 9,235, 71.0 µs
-#                             (2.27x)
-#   WINDOW=256, medians of 7: ip6m 23,828 exch/s, 64.8 µs; Kea 9,160, 72.0 µs
-#                             (2.60x; ip6m's runs 20,288-30,918, Kea's
-#                             6,262-9,173)
+#   WINDOW=32,  medians of 5: ip6m 17,361 exch/s, 63.8 µs CPU/exch;
+#                             Kea 13,031 exch/s, 71.0 µs (1.33x the rate,
+#                             0.90x the CPU)
+#   WINDOW=128, medians of 5: ip6m 25,321 exch/s, 53.5 µs; Kea 7,763, 67.9 µs
+#                             (3.26x, 0.79x)
+#   WINDOW=256, medians of 7: ip6m 24,195 exch/s, 54.5 µs; Kea 8,819, 71.0 µs
+#                             (2.74x, 0.77x)
 #   REBOOT=1, WINDOW=256, 5:  ip6m 32,230 exch/s, 39.1 µs; Kea 9,153, 66.9 µs
 #                             (3.52x the rate, 0.58x the CPU)
 #   REBOOT=1, WINDOW=32, 5:   ip6m 18,569 exch/s, 54.5 µs; Kea 13,103, 67.9 µs
