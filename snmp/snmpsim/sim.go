@@ -399,7 +399,10 @@ func (s *Sim) handle(dec *gosnmp.GoSNMP, b []byte, from netip.AddrPort, dst neti
 		}
 		s.mu.Unlock()
 		if reset && resp.Error == gosnmp.NoError {
-			defer s.Reboot(idx)
+			// Before the reply: a GET the manager sends once it has the
+			// reply must see the modem rebooted (deferred, the reboot
+			// raced that GET, which other goroutines serve).
+			s.Reboot(idx)
 		}
 	default:
 		return
