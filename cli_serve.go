@@ -105,7 +105,7 @@ type service struct {
 }
 
 // serveGCPercent is the server's GOGC unless the environment sets one.
-const serveGCPercent = 200
+const serveGCPercent = 400
 
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs, cfg := serveFlags(stderr)
@@ -126,11 +126,16 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	if os.Getenv("GOGC") == "" {
 		// The server's live heap is small (the inventory, the DNS cache)
-		// and its garbage comes fast under a reboot storm: collecting at
-		// thrice the live heap rather than twice took a tenth off a
-		// relayed DHCPv6 exchange (BenchmarkSARR, median of 4: 45 -> 40
-		// µs) for 6% more memory with a full DNS cache (99 -> 105 MB RSS
-		// at 100,000 entries). GOGC overrides.
+		// and its garbage comes fast under a reboot storm, so it collects
+		// at five times the live heap, not twice. GOGC 100 -> 200 took a
+		// tenth off a relayed DHCPv6 exchange (BenchmarkSARR, median of
+		// 4: 45 -> 40 µs) for 99 -> 105 MB RSS with a full DNS cache
+		// (100,000 entries). 200 -> 400: a DHCPv6 reboot storm
+		// (dhcp6_kea.sh REBOOT=1 WINDOW=256, medians of 7, twice) 40-42
+		// -> 37 µs CPU per exchange and 29-32k -> 34-36k exchanges/s, for
+		// a peak RSS in that storm of 113-119 -> 140-158 MB and 114 ->
+		// 134 MB with the full DNS cache (dns_compare.sh). GOGC
+		// overrides.
 		debug.SetGCPercent(serveGCPercent)
 	}
 	if cfg.cpuProfile != "" {
