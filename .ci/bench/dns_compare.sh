@@ -20,6 +20,10 @@
 #   ip6m           hits 319,765 q/s  misses 83,675 q/s  RSS 105 MB
 #   pdns-recursor  hits 250,067 q/s  misses 29,749 q/s  RSS 129 MB
 #   unbound        hits 301,696 q/s  misses 67,868 q/s  RSS  97 MB
+# Session 4, one run each: with GOGC 200 ip6m 327,532 / 82,613 q/s, RSS
+# 114 MB; with GOGC 400 (the server's default since, for DHCP storms)
+# 319,546 / 82,146 q/s, RSS 134 MB (pdns-recursor 246,001 / 30,230 q/s,
+# 131 MB; unbound 291,826 / 67,540 q/s, 97 MB in that run).
 #
 # Needs nsd, pdns-recursor, unbound and dnsperf (apt-get install nsd
 # pdns-recursor unbound dnsperf).
