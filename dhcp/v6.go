@@ -175,6 +175,12 @@ func (s *Server6) Run(ctx context.Context) error {
 			continue
 		}
 		s.stats.received.Add(1)
+		if answeredAtOnce6(buf[:n]) {
+			// Nothing to wait for: answered here, without the hand-over
+			// to a worker and its wake-up (half of a storm's messages).
+			s.serve(ctx, buf[:n], src)
+			continue
+		}
 		pkt := append([]byte(nil), buf[:n]...)
 		sem <- struct{}{}
 		pool.Go(job{pkt, src})
@@ -186,6 +192,55 @@ func (s *Server6) Run(ctx context.Context) error {
 	return nil
 }
 
+// answeredAtOnce6 reports whether pkt carries, through its relays, a
+// Solicit without Rapid Commit or an Information-request: a message whose
+// answer commits nothing, so never waits for the disk. The reader answers
+// those itself; whatever does not read cleanly here goes to the workers
+// (and parse6).
+func answeredAtOnce6(b []byte) bool {
+	for range maxRelayHops + 1 {
+		if len(b) < 4 {
+			return false
+		}
+		switch dhcpv6.MessageType(b[0]) {
+		case dhcpv6.MessageTypeRelayForward:
+			if len(b) < 34 {
+				return false
+			}
+			inner, ok := findOption6(b[34:], dhcpv6.OptionRelayMsg)
+			if !ok {
+				return false
+			}
+			b = inner
+		case dhcpv6.MessageTypeSolicit:
+			_, rapid := findOption6(b[4:], dhcpv6.OptionRapidCommit)
+			return !rapid
+		case dhcpv6.MessageTypeInformationRequest:
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// findOption6 returns the data of the first option code in a list of
+// options; false when there is none or the list does not read cleanly.
+func findOption6(b []byte, code dhcpv6.OptionCode) ([]byte, bool) {
+	for len(b) >= 4 {
+		l := int(binary.BigEndian.Uint16(b[2:]))
+		if len(b)-4 < l {
+			return nil, false
+		}
+		if dhcpv6.OptionCode(binary.BigEndian.Uint16(b)) == code {
+			return b[4 : 4+l], true
+		}
+		b = b[4+l:]
+	}
+	return nil, false
+}
+
+// serve answers one packet. pkt is not kept past the call.
 func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 	defer func() {
 		if v := recover(); v != nil {
