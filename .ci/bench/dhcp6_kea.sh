@@ -19,21 +19,22 @@
 # (WINDOW=, default 32) decides how many Requests share one journal sync,
 # so compare at several.
 #
-# Measured 2026-12-05 (session 4; 2-core box), 9,720 enabled demo modems,
-# 2% eRouters, every modem Reply checked for its config file (sub-option
-# 33), same run, the server's CPU read once it settles after the run (so
-# ip6m's database writes after its replies count):
-#   WINDOW=32,  medians of 5: ip6m 17,361 exch/s, 63.8 µs CPU/exch;
-#                             Kea 13,031 exch/s, 71.0 µs (1.33x the rate,
-#                             0.90x the CPU)
-#   WINDOW=128, medians of 5: ip6m 25,321 exch/s, 53.5 µs; Kea 7,763, 67.9 µs
-#                             (3.26x, 0.79x)
-#   WINDOW=256, medians of 7: ip6m 24,195 exch/s, 54.5 µs; Kea 8,819, 71.0 µs
-#                             (2.74x, 0.77x)
-#   REBOOT=1, WINDOW=256, 5:  ip6m 32,230 exch/s, 39.1 µs; Kea 9,153, 66.9 µs
-#                             (3.52x the rate, 0.58x the CPU)
-#   REBOOT=1, WINDOW=32, 5:   ip6m 18,569 exch/s, 54.5 µs; Kea 13,103, 67.9 µs
-#                             (1.42x, 0.80x)
+# Measured 2026-12-05 (session 4, final code; 2-core box), 9,720 enabled
+# demo modems, 2% eRouters, every modem Reply checked for its config file
+# (sub-option 33), same run, the server's CPU read once it settles after
+# the run (so ip6m's database writes after its replies count):
+#   WINDOW=32,  medians of 5: ip6m 17,696 exch/s, 61.7 µs CPU/exch;
+#                             Kea 12,462 exch/s, 73.0 µs (1.42x the rate,
+#                             0.85x the CPU)
+#   WINDOW=128, medians of 5: ip6m 25,563 exch/s, 51.4 µs; Kea 7,762, 74.1 µs
+#                             (3.29x, 0.69x)
+#   WINDOW=256, medians of 7: ip6m 31,726 exch/s, 50.4 µs; Kea 9,168, 71.0 µs
+#                             (3.46x, 0.71x)
+#   REBOOT=1, WINDOW=256:     ip6m 34,810 exch/s, 35.0 µs; Kea 8,432, 70.0 µs
+#                             (5 runs: 4.13x, 0.50x); again, 7 runs: 31,246
+#                             at 38.1 µs vs 9,146 at 71.0 µs (3.42x, 0.54x)
+#   REBOOT=1, WINDOW=32, 5:   ip6m 19,146 exch/s, 51.4 µs; Kea 12,824, 71.0 µs
+#                             (1.49x, 0.72x)
 # Session 3's figures (CPU read at the last reply): WINDOW=32 ip6m 12,638/s,
 # 82.3 µs vs Kea 12,340/s, 71.0 µs; WINDOW=256 ip6m 19,534/s, 62.8 µs vs
 # Kea 9,171/s, 73.0 µs.
