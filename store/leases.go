@@ -382,18 +382,15 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 		for _, r := range batch {
 			now := r.at
 			for _, op := range r.ops { // checked by checkOps before they were committed
+				// A grant opens a session the lease holds until it is
+				// next written whole, when its trigger writes the
+				// session's history row (migration 0013).
 				if l := op.V4; l != nil && op.Event == EventGrant {
-					bind4.add(lease4Args(l)...)
-					if l.State != StateOffered {
-						histN.add(history4Args(now, &op)...)
-					}
+					bind4.add(lease4Args(now, &op)...)
 					continue
 				}
 				if l := op.V6; l != nil && op.Event == EventGrant {
-					bind6.add(lease6Args(l)...)
-					if l.State != StateOffered {
-						histN.add(history6Args(now, &op)...)
-					}
+					bind6.add(lease6Args(now, &op)...)
 					continue
 				}
 				if err := flush(); err != nil {
@@ -414,7 +411,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 							continue
 						}
 					}
-					if _, err := up4.ExecContext(ctx, lease4Args(l)...); err != nil {
+					if _, err := up4.ExecContext(ctx, lease4Args(now, &op)...); err != nil {
 						return fmt.Errorf("lease %s: %w", l.IP, err)
 					}
 					if l.State == StateOffered {
@@ -456,7 +453,7 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 						continue
 					}
 				}
-				if _, err := up6.ExecContext(ctx, lease6Args(l)...); err != nil {
+				if _, err := up6.ExecContext(ctx, lease6Args(now, &op)...); err != nil {
 					return fmt.Errorf("binding %s/%d: %w", l.Address, l.PrefixLen, err)
 				}
 				if l.State == StateOffered {
@@ -499,14 +496,30 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 
 // The columns of a lease, a binding and a history row, in the order of
 // the INSERTs below.
-func lease4Args(l *Lease4) []any {
+func lease4Args(at int64, op *LeaseOp) []any {
+	l := op.V4
+	opened, openedAt := session(at, op, l.State)
 	return []any{l.IP, l.MAC, l.ClientID, l.Kind, l.State, nullID(l.NetworkID), nullID(l.ModemID),
-		l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix()}
+		l.GiAddr, l.RemoteID, l.CircuitID, l.Hostname, l.Starts.Unix(), l.Ends.Unix(),
+		opened, openedAt, op.ModemMAC, nullID(op.CustomerID)}
 }
 
-func lease6Args(l *Lease6) []any {
+func lease6Args(at int64, op *LeaseOp) []any {
+	l := op.V6
+	opened, openedAt := session(at, op, l.State)
 	return []any{l.Type, l.Address, l.PrefixLen, l.DUID, int64(l.IAID), l.MAC, l.Kind, l.State,
-		nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix()}
+		nullID(l.NetworkID), nullID(l.ModemID), l.LinkAddress, l.RemoteID, l.Starts.Unix(), l.Ends.Unix(),
+		opened, openedAt, op.ModemMAC, nullID(op.CustomerID)}
+}
+
+// session is the session a lease written whole by op holds unwritten: a
+// grant's (not an offer's: nobody holds the address yet), opened at at.
+// Any other op writes its history row itself.
+func session(at int64, op *LeaseOp, state string) (string, int64) {
+	if op.Event == EventGrant && state != StateOffered {
+		return EventGrant, at
+	}
+	return "", 0
 }
 
 func history4Args(at int64, op *LeaseOp) []any {
@@ -612,13 +625,16 @@ func (ls *leaseStmts) close() {
 const upsert4 = `ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
 	network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
 	circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends,
+	opened = excluded.opened, opened_at = excluded.opened_at, modem_mac = excluded.modem_mac, customer_id = excluded.customer_id,
 	renewals = 0, renewed_at = 0`
 
 // upsert6 makes an INSERT of a binding replace the one at its address (its
 // renewals as upsert4's).
 const upsert6 = `ON CONFLICT(type, address, prefix_len) DO UPDATE SET duid = excluded.duid, iaid = excluded.iaid, mac = excluded.mac, kind = excluded.kind,
 	state = excluded.state, network_id = excluded.network_id, modem_id = excluded.modem_id, link_address = excluded.link_address,
-	remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends, renewals = 0, renewed_at = 0`
+	remote_id = excluded.remote_id, starts = excluded.starts, ends = excluded.ends,
+	opened = excluded.opened, opened_at = excluded.opened_at, modem_mac = excluded.modem_mac, customer_id = excluded.customer_id,
+	renewals = 0, renewed_at = 0`
 
 // prepareLeaseStmts prepares the lease statements on first use (only the
 // applier calls it, and the replay at start-up before the applier runs).
@@ -660,11 +676,13 @@ func (s *Store) prepareLeaseStmts() error {
 				AND event IN ('grant', 'renew') AND ended = '' AND family = ? AND type = ? AND prefix_len = ? AND mac = ?`),
 	}
 	if err == nil {
-		ls.bind6, err = newMultiInsert(s.write, `INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends)`, 14,
+		ls.bind6, err = newMultiInsert(s.write, `INSERT INTO leases6(type, address, prefix_len, duid, iaid, mac, kind, state, network_id, modem_id, link_address, remote_id, starts, ends,
+			opened, opened_at, modem_mac, customer_id)`, 18,
 			upsert6)
 	}
 	if err == nil {
-		ls.bind4, err = newMultiInsert(s.write, `INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends)`, 13,
+		ls.bind4, err = newMultiInsert(s.write, `INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends,
+			opened, opened_at, modem_mac, customer_id)`, 17,
 			upsert4)
 	}
 	if err == nil {
@@ -859,11 +877,16 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 	if err := s.leasesApplied(ctx); err != nil {
 		return nil, err
 	}
-	var conds []string
-	var args []any
+	// Three sources, each with its own conditions: the history rows (h,
+	// read through their lease where it renewed them, 0012), and the
+	// sessions leases4 and leases6 hold unwritten (0013).
+	var hConds, l4Conds, l6Conds []string
+	var hArgs, l4Args, l6Args []any
 	switch {
 	case q.Address != "":
-		conds, args = append(conds, "h.address = ?"), append(args, q.Address)
+		hConds, hArgs = append(hConds, "h.address = ?"), append(hArgs, q.Address)
+		l4Conds, l4Args = append(l4Conds, "ip = ?"), append(l4Args, q.Address)
+		l6Conds, l6Args = append(l6Conds, "type IN ('na', 'pd') AND address = ?"), append(l6Args, q.Address)
 	case q.MAC != "":
 		mac, err := NormalizeMAC(q.MAC)
 		if err != nil {
@@ -871,28 +894,50 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 		}
 		// lease_history_mac leaves out a modem's own rows (mac =
 		// modem_mac): the second half finds those; the "mac <> modem_mac"
-		// lets SQLite use that partial index for the first.
-		conds, args = append(conds, "h.id IN (SELECT id FROM lease_history WHERE mac = ? AND mac <> modem_mac UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(args, mac, mac)
+		// lets SQLite use that partial index for the first. The leases'
+		// modem_mac indexes hold only their devices' open sessions.
+		hConds, hArgs = append(hConds, "h.id IN (SELECT id FROM lease_history WHERE mac = ? AND mac <> modem_mac UNION SELECT id FROM lease_history WHERE modem_mac = ?)"), append(hArgs, mac, mac)
+		l4Conds, l4Args = append(l4Conds, "rowid IN (SELECT rowid FROM leases4 WHERE mac = ? UNION SELECT rowid FROM leases4 WHERE modem_mac = ? AND modem_mac <> mac AND opened <> '')"), append(l4Args, mac, mac)
+		l6Conds, l6Args = append(l6Conds, "id IN (SELECT id FROM leases6 WHERE mac = ? UNION SELECT id FROM leases6 WHERE modem_mac = ? AND modem_mac <> mac AND opened <> '')"), append(l6Args, mac, mac)
 	case q.CustomerID != 0:
-		// The customer as recorded at the time (lease_history_customer).
-		conds, args = append(conds, "h.customer_id = ?"), append(args, q.CustomerID)
+		// The customer as recorded at the time (lease_history_customer;
+		// the leases, one row per address, are read whole).
+		hConds, hArgs = append(hConds, "h.customer_id = ?"), append(hArgs, q.CustomerID)
+		l4Conds, l4Args = append(l4Conds, "customer_id = ?"), append(l4Args, q.CustomerID)
+		l6Conds, l6Args = append(l6Conds, "customer_id = ?"), append(l6Args, q.CustomerID)
 	default:
 		return nil, errors.New("lease history: give an address, a MAC or a customer")
 	}
 	if !q.At.IsZero() {
 		// The sessions that covered the time; a row of its own for a
 		// session's end (one whose start was not recorded) is no holder.
-		conds = append(conds, "h.event IN ('grant', 'renew') AND h.starts <= ? AND "+historyEnds+" >= ?")
-		args = append(args, q.At.Unix(), q.At.Unix())
+		at := q.At.Unix()
+		hConds, hArgs = append(hConds, "h.event IN ('grant', 'renew') AND h.starts <= ? AND "+historyEnds+" >= ?"), append(hArgs, at, at)
+		l4Conds, l4Args = append(l4Conds, "starts <= ? AND ends >= ?"), append(l4Args, at, at)
+		l6Conds, l6Args = append(l6Conds, "starts <= ? AND ends >= ?"), append(l6Args, at, at)
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 500
 	}
-	args = append(args, limit)
-	rows, err := s.read.QueryContext(ctx, `SELECT COALESCE(l4.renewed_at, l6.renewed_at, h.at), h.event, h.family, h.type, h.address, h.prefix_len, h.mac, h.kind,
-			h.modem_mac, COALESCE(h.customer_id, 0), h.relay, h.starts, `+historyEnds+`, h.renewals + COALESCE(l4.renewals, l6.renewals, 0), h.ended
-		FROM `+historyWithLeases+` WHERE `+strings.Join(conds, " AND ")+` ORDER BY h.starts DESC, h.id DESC LIMIT ?`, args...)
+	args := append(append(append(hArgs, l4Args...), l6Args...), limit)
+	// An unwritten session sorts after every row of the same start (it is
+	// the newest): its sort key is past any history id.
+	rows, err := s.read.QueryContext(ctx, `SELECT at, event, family, type, address, prefix_len, mac, kind, modem_mac, customer, relay, starts, ends, renewals, ended FROM (
+		SELECT COALESCE(l4.renewed_at, l6.renewed_at, h.at) AS at, h.event AS event, h.family AS family, h.type AS type, h.address AS address,
+			h.prefix_len AS prefix_len, h.mac AS mac, h.kind AS kind, h.modem_mac AS modem_mac, COALESCE(h.customer_id, 0) AS customer,
+			h.relay AS relay, h.starts AS starts, `+historyEnds+` AS ends, h.renewals + COALESCE(l4.renewals, l6.renewals, 0) AS renewals,
+			h.ended AS ended, h.id AS sort
+		FROM `+historyWithLeases+` WHERE `+strings.Join(hConds, " AND ")+`
+		UNION ALL
+		SELECT CASE WHEN renewals > 0 THEN renewed_at ELSE opened_at END, opened, 4, 'na', ip, 32, mac, kind, modem_mac, COALESCE(customer_id, 0),
+			giaddr, starts, ends, renewals, '', 4611686018427387904 + rowid
+		FROM leases4 WHERE opened <> '' AND `+strings.Join(l4Conds, " AND ")+`
+		UNION ALL
+		SELECT CASE WHEN renewals > 0 THEN renewed_at ELSE opened_at END, opened, 6, type, address, prefix_len, mac, kind, modem_mac, COALESCE(customer_id, 0),
+			link_address, starts, ends, renewals, '', 4611686018427387904 + id
+		FROM leases6 WHERE opened <> '' AND `+strings.Join(l6Conds, " AND ")+`
+	) ORDER BY starts DESC, sort DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("lease history: %w", err)
 	}
@@ -913,13 +958,15 @@ func (s *Store) LeaseHistory(ctx context.Context, q HistoryQuery) ([]HistoryEntr
 // historyWithLeases is the lease history (h) with, for a session still
 // open, its lease or binding (l4, l6) when that has renewed it since it was
 // last written whole: a renewal is written to the lease alone (migration
-// 0012), and the session's row is the newest of its address and start.
+// 0012), and the session's row is the newest of its address and start. A
+// lease holding a session of its own, unwritten (0013), renews that one.
 const historyWithLeases = `lease_history h
 	LEFT JOIN leases4 l4 ON h.family = 4 AND h.ended = '' AND h.event IN ('grant', 'renew') AND l4.ip = h.address
-		AND l4.starts = h.starts AND l4.mac = h.mac AND l4.renewals > 0
+		AND l4.starts = h.starts AND l4.mac = h.mac AND l4.renewals > 0 AND l4.opened = ''
 		AND h.id = (SELECT MAX(x.id) FROM lease_history x WHERE x.address = h.address AND x.starts = h.starts)
 	LEFT JOIN leases6 l6 ON h.family = 6 AND h.ended = '' AND h.event IN ('grant', 'renew') AND l6.type = h.type
 		AND l6.address = h.address AND l6.prefix_len = h.prefix_len AND l6.starts = h.starts AND l6.mac = h.mac AND l6.renewals > 0
+		AND l6.opened = ''
 		AND h.id = (SELECT MAX(x.id) FROM lease_history x WHERE x.address = h.address AND x.starts = h.starts)`
 
 // historyEnds is a history row's end, its lease's where it is read

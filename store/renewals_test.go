@@ -2,15 +2,20 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestRenewalsReadThroughLease: a renewal of the same holding is written to
-// the lease alone (migration 0012). The history shows its session
-// extended all the same, found at a time only the renewals cover; when the
-// lease is next written whole (here a release, or another device's grant)
-// the history row itself takes the session as it stood.
+// TestRenewalsReadThroughLease: a grant's session is held by its lease
+// (migration 0013) and a renewal of the same holding is written to the
+// lease alone (0012). The history shows the session, extended, found at a
+// time only the renewals cover; when the lease is next written whole (here
+// a release) the history row is written with the session as it stood, and
+// closed.
 func TestRenewalsReadThroughLease(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
@@ -21,16 +26,17 @@ func TestRenewalsReadThroughLease(t *testing.T) {
 	}
 	defer st.Close()
 
-	raw := func(addr string) (ends, at int64, renewals int, ended string) {
+	raw := func(addr string) (ends, at int64, renewals int, ended string, found bool) {
 		t.Helper()
 		if err := st.leasesApplied(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.read.QueryRowContext(ctx, `SELECT ends, at, renewals, ended FROM lease_history WHERE address = ? ORDER BY id LIMIT 1`, addr).
-			Scan(&ends, &at, &renewals, &ended); err != nil {
+		err := st.read.QueryRowContext(ctx, `SELECT ends, at, renewals, ended FROM lease_history WHERE address = ? ORDER BY id LIMIT 1`, addr).
+			Scan(&ends, &at, &renewals, &ended)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			t.Fatal(err)
 		}
-		return
+		return ends, at, renewals, ended, err == nil
 	}
 	one := func(q HistoryQuery) HistoryEntry {
 		t.Helper()
@@ -72,10 +78,10 @@ func TestRenewalsReadThroughLease(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// The row itself is as the grant wrote it; the history reads
-			// the session through the lease.
-			if rawEnds, _, n, _ := raw(c.addr); rawEnds != t0.Add(time.Hour).Unix() || n != 0 {
-				t.Fatalf("the renewals went to the history row: ends %d, %d renewals", rawEnds, n)
+			// The lease holds the session (0013); the history reads it
+			// from there.
+			if _, _, _, _, found := raw(c.addr); found {
+				t.Fatal("a history row for a session its lease still holds")
 			}
 			h := one(HistoryQuery{Address: c.addr})
 			if h.Renewals != 3 || !h.Ends.Equal(ends) || !h.At.Equal(clock) || h.Ended != "" {
@@ -100,8 +106,8 @@ func TestRenewalsReadThroughLease(t *testing.T) {
 			if err := st.CommitLeases(ctx, rel); err != nil {
 				t.Fatal(err)
 			}
-			rawEnds, at, n, ended := raw(c.addr)
-			if rawEnds != clock.Unix() || at != clock.Unix() || n != 3 || ended != EventRelease {
+			rawEnds, at, n, ended, found := raw(c.addr)
+			if !found || rawEnds != clock.Unix() || at != clock.Unix() || n != 3 || ended != EventRelease {
 				t.Fatalf("history row after the release: ends %d, at %d, %d renewals, ended %q", rawEnds, at, n, ended)
 			}
 			h = one(HistoryQuery{Address: c.addr})
@@ -156,5 +162,63 @@ func TestRenewalsKeptWhenLeaseReplaced(t *testing.T) {
 	if len(h) != 3 || h[0].Event != EventRenew || h[0].Relay != "2001:db8:4:12::1" || h[1].Event != EventGrant || h[1].MAC != "02:02:02:02:02:02" ||
 		h[2].MAC != g.V6.MAC || h[2].Renewals != 1 || !h[2].Ends.Equal(t0.Add(5*time.Hour)) {
 		t.Fatalf("history: %+v", h)
+	}
+}
+
+// TestHistoryByMACFindsOpenSessions: the search by a modem's MAC finds its
+// own open sessions and those of the devices behind it, v4 and v6, while
+// their leases still hold them and after their rows are written.
+func TestHistoryByMACFindsOpenSessions(t *testing.T) {
+	ctx := context.Background()
+	st := openLeaseStore(t)
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	modem, cpe, router := "44:32:c8:21:09:e7", "02:00:00:00:00:01", "44:32:c8:21:09:e9"
+	cm4 := grant4("10.10.1.5", modem, StateActive)
+	cpe4 := LeaseOp{Event: EventGrant, ModemMAC: modem, V4: &Lease4{IP: "100.64.0.7", MAC: cpe, Kind: KindCPE, State: StateActive,
+		GiAddr: "100.64.0.1", Starts: t0, Ends: t0.Add(time.Hour)}}
+	cm6 := v6grant("2001:db8:4:11::4432:c821:9e7", t0)
+	pd := v6grant("2001:db8:4:100::", t0)
+	pd.V6.Type, pd.V6.PrefixLen, pd.V6.MAC, pd.V6.Kind = "pd", 56, router, KindCPE
+	pd.V6.DUID = []byte{0, 3, 0, 1, 0x44, 0x32, 0xc8, 0x21, 0x09, 0xe9}
+	if err := st.CommitLeases(ctx, cm4, cpe4, cm6, pd); err != nil {
+		t.Fatal(err)
+	}
+	addrs := func(q HistoryQuery) string {
+		t.Helper()
+		h, err := st.LeaseHistory(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range h {
+			got = append(got, e.Address)
+		}
+		slices.Sort(got)
+		return strings.Join(got, " ")
+	}
+	all := "10.10.1.5 100.64.0.7 2001:db8:4:100:: 2001:db8:4:11::4432:c821:9e7"
+	if got := addrs(HistoryQuery{MAC: modem}); got != all {
+		t.Errorf("by the modem's MAC: %s, want %s", got, all)
+	}
+	if got := addrs(HistoryQuery{MAC: cpe}); got != "100.64.0.7" {
+		t.Errorf("by the CPE's MAC: %s", got)
+	}
+	if got := addrs(HistoryQuery{MAC: router, At: t0.Add(30 * time.Minute)}); got != "2001:db8:4:100::" {
+		t.Errorf("by the router's MAC at a time: %s", got)
+	}
+	// The CPE gives its address back: its row is written and closed, and
+	// still found.
+	rel := cpe4
+	l := *cpe4.V4
+	l.State, l.Ends = StateReleased, t0.Add(10*time.Minute)
+	rel.V4, rel.Event = &l, EventRelease
+	if err := st.CommitLeases(ctx, rel); err != nil {
+		t.Fatal(err)
+	}
+	if got := addrs(HistoryQuery{MAC: modem}); got != all {
+		t.Errorf("by the modem's MAC after the release: %s, want %s", got, all)
+	}
+	if got := addrs(HistoryQuery{MAC: cpe, At: t0.Add(30 * time.Minute)}); got != "" {
+		t.Errorf("the released session found after its release: %s", got)
 	}
 }
