@@ -23,18 +23,17 @@
 # demo modems, 2% eRouters, every modem Reply checked for its config file
 # (sub-option 33), same run, the server's CPU read once it settles after
 # the run (so ip6m's database writes after its replies count):
-#   WINDOW=32,  medians of 5: ip6m 17,696 exch/s, 61.7 µs CPU/exch;
-#                             Kea 12,462 exch/s, 73.0 µs (1.42x the rate,
-#                             0.85x the CPU)
-#   WINDOW=128, medians of 5: ip6m 25,563 exch/s, 51.4 µs; Kea 7,762, 74.1 µs
-#                             (3.29x, 0.69x)
-#   WINDOW=256, medians of 7: ip6m 31,726 exch/s, 50.4 µs; Kea 9,168, 71.0 µs
-#                             (3.46x, 0.71x)
-#   REBOOT=1, WINDOW=256:     ip6m 34,810 exch/s, 35.0 µs; Kea 8,432, 70.0 µs
-#                             (5 runs: 4.13x, 0.50x); again, 7 runs: 31,246
-#                             at 38.1 µs vs 9,146 at 71.0 µs (3.42x, 0.54x)
-#   REBOOT=1, WINDOW=32, 5:   ip6m 19,146 exch/s, 51.4 µs; Kea 12,824, 71.0 µs
-#                             (1.49x, 0.72x)
+#   WINDOW=32,  medians of 5: ip6m 17,404 exch/s, 56.6 µs CPU/exch;
+#                             Kea 12,718 exch/s, 71.0 µs (1.37x the rate,
+#                             0.80x the CPU)
+#   WINDOW=128, medians of 5: ip6m 26,738 exch/s, 42.2 µs; Kea 9,239, 71.0 µs
+#                             (2.89x, 0.59x)
+#   WINDOW=256, medians of 7: ip6m 30,402 exch/s, 41.2 µs; Kea 9,170, 72.0 µs
+#                             (3.32x, 0.57x)
+#   REBOOT=1, WINDOW=256, 5:  ip6m 26,413 exch/s, 39.1 µs; Kea 9,153, 76.1 µs
+#                             (2.89x, 0.51x)
+#   REBOOT=1, WINDOW=32, 5:   ip6m 18,242 exch/s, 51.4 µs; Kea 12,982, 71.0 µs
+#                             (1.41x, 0.72x)
 # Session 3's figures (CPU read at the last reply): WINDOW=32 ip6m 12,638/s,
 # 82.3 µs vs Kea 12,340/s, 71.0 µs; WINDOW=256 ip6m 19,534/s, 62.8 µs vs
 # Kea 9,171/s, 73.0 µs.
