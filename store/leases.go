@@ -351,19 +351,19 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		// The statements were prepared once on the single writer
 		// connection; tx.Stmt reuses them on it.
-		// One-row upserts and inserts: the multi-row sets' smallest.
+		// One-row upserts: the multi-row sets' smallest.
 		up4 := tx.StmtContext(ctx, s.leaseStmts.bind4.stmts[1])
 		ren4 := tx.StmtContext(ctx, s.leaseStmts.ren4)
 		ren6 := tx.StmtContext(ctx, s.leaseStmts.ren6)
 		up6 := tx.StmtContext(ctx, s.leaseStmts.bind6.stmts[1])
-		hist := tx.StmtContext(ctx, s.leaseStmts.histRows.stmts[1])
+		hist := tx.StmtContext(ctx, s.leaseStmts.hist)
 		renHist := tx.StmtContext(ctx, s.leaseStmts.renHist)
 		endHist := tx.StmtContext(ctx, s.leaseStmts.endHist)
 		// New leases and bindings (the bulk of a reboot storm) go in
 		// multi-row INSERTs, each statement's fixed cost shared by up to 64
 		// rows. Whatever else comes writes them first, so every statement
 		// sees the ops before it applied.
-		bind4, bind6, histN := &s.leaseStmts.bind4, &s.leaseStmts.bind6, &s.leaseStmts.histRows
+		bind4, bind6 := &s.leaseStmts.bind4, &s.leaseStmts.bind6
 		flush := func() error {
 			if err := bind4.flush(ctx, tx); err != nil {
 				return fmt.Errorf("leases: %w", err)
@@ -371,25 +371,21 @@ func (s *Store) applyLeaseOps(batch []*commitReq, lastSeq uint64) error {
 			if err := bind6.flush(ctx, tx); err != nil {
 				return fmt.Errorf("bindings: %w", err)
 			}
-			if err := histN.flush(ctx, tx); err != nil {
-				return fmt.Errorf("lease history: %w", err)
-			}
 			return nil
 		}
 		defer bind4.reset()
 		defer bind6.reset()
-		defer histN.reset()
 		for _, r := range batch {
 			now := r.at
 			for _, op := range r.ops { // checked by checkOps before they were committed
 				// A grant opens a session the lease holds until it is
 				// next written whole, when its trigger writes the
 				// session's history row (migration 0013).
-				if l := op.V4; l != nil && op.Event == EventGrant {
+				if op.V4 != nil && op.Event == EventGrant {
 					bind4.add(lease4Args(now, &op)...)
 					continue
 				}
-				if l := op.V6; l != nil && op.Event == EventGrant {
+				if op.V6 != nil && op.Event == EventGrant {
 					bind6.add(lease6Args(now, &op)...)
 					continue
 				}
@@ -603,25 +599,24 @@ func endsSession(event string) bool {
 
 // leaseStmts are the lease write path's statements, prepared once.
 type leaseStmts struct {
-	ren4, ren6, renHist, endHist *sql.Stmt
-	bind4, bind6, histRows       multiInsert // leases, bindings and history rows, 1 to 64 at a time
+	ren4, ren6, hist, renHist, endHist *sql.Stmt
+	bind4, bind6                       multiInsert // leases and bindings, 1 to 64 at a time
 }
 
 // close closes whichever of the statements were prepared.
 func (ls *leaseStmts) close() {
-	for _, st := range []*sql.Stmt{ls.ren4, ls.ren6, ls.renHist, ls.endHist} {
+	for _, st := range []*sql.Stmt{ls.ren4, ls.ren6, ls.hist, ls.renHist, ls.endHist} {
 		if st != nil {
 			st.Close()
 		}
 	}
 	ls.bind4.close()
 	ls.bind6.close()
-	ls.histRows.close()
 }
 
 // upsert4 makes an INSERT of a lease replace the one of its address. Its
-// renewals start again from 0 (the lease's trigger, migration 0012, first
-// writes them to the session's history row).
+// session and renewals start again (the lease's trigger, migration 0013,
+// first writes the session it held to the history).
 const upsert4 = `ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, client_id = excluded.client_id, kind = excluded.kind, state = excluded.state,
 	network_id = excluded.network_id, modem_id = excluded.modem_id, giaddr = excluded.giaddr, remote_id = excluded.remote_id,
 	circuit_id = excluded.circuit_id, hostname = excluded.hostname, starts = excluded.starts, ends = excluded.ends,
@@ -652,6 +647,11 @@ func (s *Store) prepareLeaseStmts() error {
 		return st
 	}
 	ls := leaseStmts{
+		// A history row of its own (a renewal or end whose session row
+		// is not found); a grant's row the lease's trigger writes.
+		hist: prep(`INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
+			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		// A renewal of the same holding: the active lease of the same
 		// device, modem, relay and start (what its session's history row
 		// records).
@@ -684,10 +684,6 @@ func (s *Store) prepareLeaseStmts() error {
 		ls.bind4, err = newMultiInsert(s.write, `INSERT INTO leases4(ip, mac, client_id, kind, state, network_id, modem_id, giaddr, remote_id, circuit_id, hostname, starts, ends,
 			opened, opened_at, modem_mac, customer_id)`, 17,
 			upsert4)
-	}
-	if err == nil {
-		ls.histRows, err = newMultiInsert(s.write, `INSERT INTO lease_history(at, event, family, type, address, prefix_len, mac, client_id, iaid, kind,
-			modem_id, modem_mac, customer_id, relay, remote_id, circuit_id, starts, ends)`, 18, "")
 	}
 	if err != nil {
 		ls.close()
