@@ -201,7 +201,9 @@ var zeros = make([]byte, fillStep)
 // write writes p at the segment's end, zero-filling the next fillStep bytes
 // first when p would pass what is filled, and syncs it.
 func (j *journal) write(p []byte) error {
-	if end := j.size + int64(len(p)); end > j.filled {
+	end := j.size + int64(len(p))
+	grow := end > j.filled
+	if grow {
 		to := max(end, min(j.filled+fillStep, maxSegment))
 		for j.filled < to {
 			n, err := j.f.WriteAt(zeros[:min(int64(len(zeros)), to-j.filled)], j.filled)
@@ -210,14 +212,12 @@ func (j *journal) write(p []byte) error {
 				return err
 			}
 		}
-		// The new length and blocks go with this record's sync.
-		if _, err := j.f.WriteAt(p, j.size); err != nil {
-			return err
-		}
-		return j.f.Sync()
 	}
 	if _, err := j.f.WriteAt(p, j.size); err != nil {
 		return err
+	}
+	if grow {
+		return j.f.Sync() // the new length and blocks go with this record
 	}
 	return syncData(j.f)
 }
