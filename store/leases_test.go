@@ -211,9 +211,11 @@ func TestLease4ByIPAndMTAByMAC(t *testing.T) {
 	}
 }
 
-// TestRenewPath6: the v6 renewal of the same binding updates its end and
-// relay columns in place; a "renewal" that does not match the stored row
-// (another DUID, or another kind) replaces the row as a full upsert.
+// TestRenewPath6: the v6 renewal of the same binding (same device, kind,
+// modem, relay and start) updates its end and remote-id in place and
+// counts the renewal on the lease (migration 0012); a "renewal" that does
+// not match the stored row (another relay, DUID or kind) replaces the row
+// as a full upsert, its count starting again.
 func TestRenewPath6(t *testing.T) {
 	ctx := context.Background()
 	st := openLeaseStore(t)
@@ -222,11 +224,12 @@ func TestRenewPath6(t *testing.T) {
 	if err := st.CommitLeases(ctx, g); err != nil {
 		t.Fatal(err)
 	}
-	renew := func(edit func(l *Lease6)) Lease6 {
+	cur := *g.V6
+	renew := func(name string, edit func(l *Lease6), wantRenewals int) {
 		t.Helper()
-		l := *g.V6
+		l := cur
 		l.Ends = l.Ends.Add(time.Hour)
-		l.LinkAddress, l.RemoteID = "2001:db8:4:11::2", []byte{9}
+		l.RemoteID = []byte{byte(wantRenewals), 9}
 		edit(&l)
 		if err := st.CommitLeases(ctx, LeaseOp{Event: EventRenew, ModemMAC: g.ModemMAC, V6: &l}); err != nil {
 			t.Fatal(err)
@@ -236,13 +239,23 @@ func TestRenewPath6(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !got.Ends.Equal(l.Ends) || string(got.DUID) != string(l.DUID) || got.Kind != l.Kind || got.LinkAddress != l.LinkAddress || string(got.RemoteID) != string(l.RemoteID) {
-			t.Fatalf("after the renewal: %+v, want %+v", got, l)
+			t.Fatalf("%s: after the renewal: %+v, want %+v", name, got, l)
 		}
-		return l
+		var n int
+		if err := st.read.QueryRowContext(ctx, "SELECT renewals FROM leases6 WHERE type = 'na' AND address = ?", l.Address).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != wantRenewals {
+			t.Fatalf("%s: %d renewals counted on the lease, want %d (%s)", name, n, wantRenewals, map[bool]string{true: "in place", false: "a full upsert"}[wantRenewals > 0])
+		}
+		cur = l
 	}
-	renew(func(*Lease6) {})
-	renew(func(l *Lease6) { l.DUID = []byte{0, 3, 0, 1, 1, 2, 3, 4, 5, 6} })
-	renew(func(l *Lease6) { l.Kind = KindCPE })
+	renew("same holding", func(*Lease6) {}, 1)
+	renew("same holding again", func(*Lease6) {}, 2)
+	renew("another relay", func(l *Lease6) { l.LinkAddress = "2001:db8:4:11::2" }, 0)
+	renew("same holding behind the new relay", func(*Lease6) {}, 1)
+	renew("another DUID", func(l *Lease6) { l.DUID = []byte{0, 3, 0, 1, 1, 2, 3, 4, 5, 6} }, 0)
+	renew("another kind", func(l *Lease6) { l.Kind = KindCPE }, 0)
 }
 
 // TestRenewPath: a renewal of the same holding updates the end time; a
