@@ -95,35 +95,3 @@ func FuzzParse6(f *testing.F) {
 		}
 	})
 }
-
-// TestAnsweredAtOnce6: the reader answers Solicits without Rapid Commit
-// and Information-requests itself, through any relays; whatever commits a
-// binding, or does not read cleanly, goes to the workers.
-func TestAnsweredAtOnce6(t *testing.T) {
-	mac := [6]byte{0x44, 0x32, 0xc8, 0x21, 0x09, 0xe7}
-	link := netip.MustParseAddr("2001:db8:4:11::1")
-	sol := cmSolicit(t, mac)
-	rapid := cmSolicit(t, mac)
-	rapid.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionRapidCommit})
-	info := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeInformationRequest}
-	req := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeRequest}
-	relayedSol := relayed(t, sol, link, mac[:], 1)
-	for _, c := range []struct {
-		name string
-		pkt  []byte
-		want bool
-	}{
-		{"bare Solicit", sol.ToBytes(), true},
-		{"relayed Solicit", relayedSol, true},
-		{"Solicit through three relays", relayed(t, sol, link, mac[:], 3), true},
-		{"Information-request", info.ToBytes(), true},
-		{"relayed Solicit with Rapid Commit", relayed(t, rapid, link, mac[:], 1), false},
-		{"relayed Request", relayed(t, req, link, mac[:], 1), false},
-		{"Relay-Forward cut inside its relay message", relayedSol[:40], false},
-		{"empty", nil, false},
-	} {
-		if got := answeredAtOnce6(c.pkt); got != c.want {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-		}
-	}
-}

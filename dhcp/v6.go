@@ -18,7 +18,6 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 
-	"ip6m/internal/workpool"
 	"ip6m/store"
 )
 
@@ -48,6 +47,7 @@ type Settings6 interface {
 // LeaseStore6 makes bindings durable; *store.Store implements it.
 type LeaseStore6 interface {
 	CommitLeases(ctx context.Context, ops ...store.LeaseOp) error
+	CommitLeasesThen(ctx context.Context, ops []store.LeaseOp, then func(error)) error
 	Leases6(ctx context.Context, since time.Time) ([]store.Lease6, error)
 }
 
@@ -59,7 +59,6 @@ type Config6 struct {
 	Settings  Settings6
 	Logger    *slog.Logger
 	Now       func() time.Time
-	InFlight  int
 	Refresh   time.Duration
 }
 
@@ -81,9 +80,6 @@ func New6(ctx context.Context, cfg Config6) (*Server6, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.InFlight == 0 {
-		cfg.InFlight = 2048
 	}
 	if cfg.Refresh == 0 {
 		cfg.Refresh = time.Second
@@ -154,15 +150,6 @@ func (s *Server6) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
 	go func() { defer wg.Done(); <-ctx.Done(); s.conn.Close() }()
-	sem := make(chan struct{}, s.cfg.InFlight)
-	type job struct {
-		pkt []byte
-		src netip.AddrPort
-	}
-	pool := workpool.New(func(j job) {
-		defer func() { <-sem }()
-		s.serve(ctx, j.pkt, j.src)
-	}, 0)
 	buf := make([]byte, 65536)
 	for {
 		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -175,72 +162,16 @@ func (s *Server6) Run(ctx context.Context) error {
 			continue
 		}
 		s.stats.received.Add(1)
-		if answeredAtOnce6(buf[:n]) {
-			// Nothing to wait for: answered here, without the hand-over
-			// to a worker and its wake-up (half of a storm's messages).
-			s.serve(ctx, buf[:n], src)
-			continue
-		}
-		pkt := append([]byte(nil), buf[:n]...)
-		sem <- struct{}{}
-		pool.Go(job{pkt, src})
+		s.serve(ctx, buf[:n], src)
 	}
-	pool.Close()
-	pool.Wait()
 	wg.Wait()
 	s.log.Info("DHCPv6 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
 	return nil
 }
 
-// answeredAtOnce6 reports whether pkt carries, through its relays, a
-// Solicit without Rapid Commit or an Information-request: a message whose
-// answer commits nothing, so never waits for the disk. The reader answers
-// those itself; whatever does not read cleanly here goes to the workers
-// (and parse6).
-func answeredAtOnce6(b []byte) bool {
-	for range maxRelayHops + 1 {
-		if len(b) < 4 {
-			return false
-		}
-		switch dhcpv6.MessageType(b[0]) {
-		case dhcpv6.MessageTypeRelayForward:
-			if len(b) < 34 {
-				return false
-			}
-			inner, ok := findOption6(b[34:], dhcpv6.OptionRelayMsg)
-			if !ok {
-				return false
-			}
-			b = inner
-		case dhcpv6.MessageTypeSolicit:
-			_, rapid := findOption6(b[4:], dhcpv6.OptionRapidCommit)
-			return !rapid
-		case dhcpv6.MessageTypeInformationRequest:
-			return true
-		default:
-			return false
-		}
-	}
-	return false
-}
-
-// findOption6 returns the data of the first option code in a list of
-// options; false when there is none or the list does not read cleanly.
-func findOption6(b []byte, code dhcpv6.OptionCode) ([]byte, bool) {
-	for len(b) >= 4 {
-		l := int(binary.BigEndian.Uint16(b[2:]))
-		if len(b)-4 < l {
-			return nil, false
-		}
-		if dhcpv6.OptionCode(binary.BigEndian.Uint16(b)) == code {
-			return b[4 : 4+l], true
-		}
-		b = b[4+l:]
-	}
-	return nil, false
-}
-
-// serve answers one packet. pkt is not kept past the call.
+// serve answers one packet. pkt is not kept past the call. A reply that
+// grants bindings leaves once they are durable: the lease store's committer
+// sends it, right after the sync, so no goroutine waits for the disk.
 func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -249,12 +180,12 @@ func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 		}
 	}()
 	buf := replyBufs6.Get().(*[]byte)
-	defer replyBufs6.Put(buf)
-	out, err := s.handle6To(ctx, pkt, (*buf)[:0])
+	out, ops, err := s.prepare6(pkt, (*buf)[:0])
 	if out != nil && cap(out) <= 64<<10 {
 		*buf = out[:0] // grown, perhaps: keep the larger one
 	}
 	if err != nil {
+		replyBufs6.Put(buf)
 		var d errDrop
 		if errors.As(err, &d) {
 			s.countDrop(dropKind(d.reason))
@@ -265,8 +196,31 @@ func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 		s.log.Error("request failed", "src", src, "err", err)
 		return
 	}
-	// Replies go back where the message came from: the relay agent (its
-	// port is 547, or the one RFC 8357 lets it choose) or the client.
+	if len(ops) == 0 {
+		s.send(out, src)
+		replyBufs6.Put(buf)
+		return
+	}
+	err = s.cfg.Leases.CommitLeasesThen(ctx, ops, func(err error) {
+		defer replyBufs6.Put(buf)
+		if err != nil {
+			s.countDrop("error")
+			s.log.Error("request failed", "src", src, "err", fmt.Errorf("commit bindings: %w", err))
+			return
+		}
+		s.stats.leasesCommitted.Add(int64(len(ops)))
+		s.send(out, src)
+	})
+	if err != nil {
+		replyBufs6.Put(buf)
+		s.countDrop("error")
+		s.log.Error("request failed", "src", src, "err", fmt.Errorf("commit bindings: %w", err))
+	}
+}
+
+// send sends a reply back where its message came from: the relay agent
+// (its port is 547, or the one RFC 8357 lets it choose) or the client.
+func (s *Server6) send(out []byte, src netip.AddrPort) {
 	if _, err := s.conn.WriteToUDPAddrPort(out, src); err != nil {
 		s.countDrop("send")
 		return
@@ -309,29 +263,39 @@ type request6 struct {
 }
 
 // handle6 decodes one packet and returns the reply packet (wrapped back in
-// Relay-Reply through every relay level). It touches no socket.
+// Relay-Reply through every relay level) once the bindings it grants are
+// durable. It touches no socket.
 func (s *Server6) handle6(ctx context.Context, pkt []byte) ([]byte, error) {
-	return s.handle6To(ctx, pkt, make([]byte, 0, 512))
+	out, ops, err := s.prepare6(pkt, make([]byte, 0, 512))
+	if err != nil || len(ops) == 0 {
+		return out, err
+	}
+	if err := s.cfg.Leases.CommitLeases(ctx, ops...); err != nil {
+		return nil, fmt.Errorf("commit bindings: %w", err)
+	}
+	s.stats.leasesCommitted.Add(int64(len(ops)))
+	return out, nil
 }
 
 // replyBufs6 are buffers for replies on their way to the socket.
 var replyBufs6 = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// handle6To is handle6 appending the reply to dst.
-func (s *Server6) handle6To(ctx context.Context, pkt []byte, dst []byte) ([]byte, error) {
+// prepare6 decodes one packet, appends the reply packet to dst and returns
+// it with the binding changes that must be durable before it leaves.
+func (s *Server6) prepare6(pkt []byte, dst []byte) ([]byte, []store.LeaseOp, error) {
 	d, err := parse6(pkt)
 	if err != nil {
-		return nil, drop("malformed: %v", err)
+		return nil, nil, drop("malformed: %v", err)
 	}
 	var r request6
 	cur := d
 	for cur.IsRelay() {
 		rm := cur.(*dhcpv6.RelayMessage)
 		if rm.MessageType != dhcpv6.MessageTypeRelayForward {
-			return nil, drop("message type %v", rm.MessageType)
+			return nil, nil, drop("message type %v", rm.MessageType)
 		}
 		if len(r.relays) >= maxRelayHops || rm.HopCount > maxRelayHops {
-			return nil, drop("relay loop: over %d hops", maxRelayHops)
+			return nil, nil, drop("relay loop: over %d hops", maxRelayHops)
 		}
 		r.relays = append(r.relays, rm)
 		if a, ok := netip.AddrFromSlice(rm.LinkAddr); ok && !a.IsUnspecified() {
@@ -346,18 +310,18 @@ func (s *Server6) handle6To(ctx context.Context, pkt []byte, dst []byte) ([]byte
 		}
 		inner := rm.Options.RelayMessage()
 		if inner == nil {
-			return nil, drop("relay-forward without a relay message")
+			return nil, nil, drop("relay-forward without a relay message")
 		}
 		cur = inner
 	}
 	msg, ok := cur.(*dhcpv6.Message)
 	if !ok {
-		return nil, drop("no client message inside the relays")
+		return nil, nil, drop("no client message inside the relays")
 	}
 	r.msg = msg
 	cid := msg.GetOneOption(dhcpv6.OptionClientID)
 	if cid == nil && msg.MessageType != dhcpv6.MessageTypeInformationRequest {
-		return nil, drop("message type %v without a client id", msg.MessageType)
+		return nil, nil, drop("message type %v without a client id", msg.MessageType)
 	}
 	if cid != nil {
 		r.duid = cid.ToBytes()
@@ -406,17 +370,17 @@ func (s *Server6) handle6To(ctx context.Context, pkt []byte, dst []byte) ([]byte
 	if sid := msg.GetOneOption(dhcpv6.OptionServerID); sid != nil {
 		switch msg.MessageType {
 		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeConfirm, dhcpv6.MessageTypeRebind:
-			return nil, drop("%v with a server id", msg.MessageType)
+			return nil, nil, drop("%v with a server id", msg.MessageType)
 		}
 		if string(sid.ToBytes()) != string(s.duidB) {
-			return nil, drop("client chose server %x", sid.ToBytes())
+			return nil, nil, drop("client chose server %x", sid.ToBytes())
 		}
 	}
-	reply, err := s.answer(ctx, &r)
+	reply, ops, err := s.answer(&r)
 	if err != nil || reply == nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return appendReply6(dst, r.relays, reply), nil
+	return appendReply6(dst, r.relays, reply), ops, nil
 }
 
 // decide6 classifies a v6 request like decide does a v4 one.
@@ -541,8 +505,9 @@ type decision6 struct {
 // the 6-byte MAC (some with a type/length prefix, as in option 82).
 func remoteMAC(b []byte) ([6]byte, bool) { return RemoteIDMAC(b) }
 
-// answer builds the reply to a client message (RFC 8415 §18.3).
-func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, error) {
+// answer builds the reply to a client message (RFC 8415 §18.3) and returns
+// the binding changes that must be durable before it is sent.
+func (s *Server6) answer(r *request6) (*dhcpv6.Message, []store.LeaseOp, error) {
 	sn := s.snap.Load()
 	msg := r.msg
 	now := s.now()
@@ -562,7 +527,7 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 	case dhcpv6.MessageTypeSolicit:
 		if d.refuse != "" {
 			s.refuseV6(r, d.refuse)
-			return nil, drop("refused: %s", d.refuse)
+			return nil, nil, drop("refused: %s", d.refuse)
 		}
 		rapid := msg.GetOneOption(dhcpv6.OptionRapidCommit) != nil
 		if rapid {
@@ -610,16 +575,13 @@ func (s *Server6) answer(ctx context.Context, r *request6) (*dhcpv6.Message, err
 		}
 	case dhcpv6.MessageTypeInformationRequest:
 	default:
-		return nil, drop("message type %v", msg.MessageType)
+		return nil, nil, drop("message type %v", msg.MessageType)
 	}
 	s.addOptions(sn, r, d, reply)
-	if commit && len(ops) > 0 {
-		if err := s.cfg.Leases.CommitLeases(ctx, ops...); err != nil {
-			return nil, fmt.Errorf("commit bindings: %w", err)
-		}
-		s.stats.leasesCommitted.Add(int64(len(ops)))
+	if !commit {
+		ops = nil
 	}
-	return reply, nil
+	return reply, ops, nil
 }
 
 // refuseV6 records a refused v6 client.

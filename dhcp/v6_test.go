@@ -427,6 +427,53 @@ func TestV6OverSockets(t *testing.T) {
 	if inner.MessageType != dhcpv6.MessageTypeReply || inner.Options.OneIANA() == nil {
 		t.Fatalf("inner reply %v", inner)
 	}
+	// The Reply left after the binding was durable: the store has it.
+	addr := inner.Options.OneIANA().Options.OneAddress().IPv6Addr.String()
+	if _, err := f.st.Lease6ByAddress(context.Background(), addr); err != nil {
+		t.Errorf("binding %s after its Reply: %v", addr, err)
+	}
+}
+
+// TestV6NoReplyUnlessDurable: a Reply that grants a binding is sent only
+// once the binding is durable; when the store cannot take it, the client
+// hears nothing (and asks again) while a Solicit, which commits nothing, is
+// still answered.
+func TestV6NoReplyUnlessDurable(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:200::")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv6.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := f.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	ask := func(msg *dhcpv6.Message) bool {
+		t.Helper()
+		if _, err := c.WriteToUDP(relayed(t, msg, linkCM, macModem[:], 1), f.srv6.Addr().(*net.UDPAddr)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, err := c.Read(buf)
+		return err == nil
+	}
+	if !ask(cmSolicit(t, macModem)) {
+		t.Fatal("no Advertise")
+	}
+	if ask(cmSolicit(t, macModem, dhcpv6.WithRapidCommit)) {
+		t.Fatal("a Reply granting a binding the store did not take")
+	}
+	if got := f.srv6.Stats().Drops["error"]; got != 1 {
+		t.Errorf("%d errors counted, want 1", got)
+	}
 }
 
 func TestV6Preview(t *testing.T) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -336,5 +337,55 @@ func TestJournalOneOwner(t *testing.T) {
 	}
 	if err := server.CommitLeases(ctx, v6grant("2001:db8:4:11::3", t0)); err != nil {
 		t.Fatalf("the server's journal after the command: %v", err)
+	}
+}
+
+// TestCommitLeasesThen: the callback hears the outcome once the ops are in
+// the journal on disk (a DHCP server sends its reply there); ops the
+// database would refuse fail through it; a closed store refuses at once and
+// never calls it.
+func TestCommitLeasesThen(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	type outcome struct {
+		err       error
+		journaled uint64
+	}
+	got := make(chan outcome, 1)
+	then := func(err error) {
+		// The journal counts a record once it is written and synced.
+		st.jr.mu.Lock()
+		defer st.jr.mu.Unlock()
+		got <- outcome{err, st.jr.lastSeq}
+	}
+	if err := st.CommitLeasesThen(ctx, []LeaseOp{v6grant("2001:db8:4:11::a", t0)}, then); err != nil {
+		t.Fatal(err)
+	}
+	if o := <-got; o.err != nil || o.journaled != 1 {
+		t.Fatalf("granted: %v, %d journal records synced at the callback (want 1)", o.err, o.journaled)
+	}
+	if _, err := st.Lease6ByAddress(ctx, "2001:db8:4:11::a"); err != nil {
+		t.Errorf("after its callback: %v", err)
+	}
+
+	bad := v6grant("2001:db8:4:11::b", t0)
+	bad.V6.NetworkID = 999
+	if err := st.CommitLeasesThen(ctx, []LeaseOp{bad}, then); err != nil {
+		t.Fatal(err)
+	}
+	if o := <-got; o.err == nil {
+		t.Error("an op on a network that does not exist succeeded")
+	}
+
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err = st.CommitLeasesThen(ctx, []LeaseOp{v6grant("2001:db8:4:11::c", t0)}, func(error) { t.Error("called after Close") })
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }

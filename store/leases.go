@@ -88,9 +88,19 @@ type LeaseOp struct {
 // commitReq is one caller's ops waiting for the committer.
 type commitReq struct {
 	ops  []LeaseOp
-	done chan error
+	done chan error // CommitLeases waits here; nil for CommitLeasesThen
+	then func(error)
 	at   int64  // Unix time of the commit: the history rows' time
 	seq  uint64 // the journal record holding ops
+}
+
+// finish tells the caller the outcome.
+func (r *commitReq) finish(err error) {
+	if r.then != nil {
+		r.then(err)
+		return
+	}
+	r.done <- err
 }
 
 // maxCommitBatch bounds one group commit; more waiting callers go in the
@@ -102,27 +112,44 @@ const maxCommitBatch = 512
 // share transactions (group commit): while one batch is being synced the next
 // one gathers, so durability costs one fsync per batch, not per lease.
 func (s *Store) CommitLeases(ctx context.Context, ops ...LeaseOp) error {
-	for i := range ops {
-		if (ops[i].V4 == nil) == (ops[i].V6 == nil) {
+	req := &commitReq{ops: ops, done: make(chan error, 1)}
+	if err := s.enqueue(ctx, req); err != nil {
+		return err
+	}
+	// Once queued the ops will be committed even if ctx ends, so wait for
+	// the outcome rather than report a failure that did not happen.
+	return <-req.done
+}
+
+// CommitLeasesThen is CommitLeases without the wait: once ops are queued it
+// returns nil, and then is called with the outcome when they are durable
+// (or have failed). It is called on the committer's goroutine, before the
+// next group is written, so it must be quick and must not commit leases
+// itself: a DHCP server sends its reply there. It returns an error, and
+// then is not called, when ops are malformed, the store is closed, or ctx
+// ends before there is room in the queue.
+func (s *Store) CommitLeasesThen(ctx context.Context, ops []LeaseOp, then func(error)) error {
+	return s.enqueue(ctx, &commitReq{ops: ops, then: then})
+}
+
+// enqueue hands req to the committer.
+func (s *Store) enqueue(ctx context.Context, req *commitReq) error {
+	for i := range req.ops {
+		if (req.ops[i].V4 == nil) == (req.ops[i].V6 == nil) {
 			return fmt.Errorf("commit leases: op %d needs exactly one of V4 and V6", i)
 		}
 	}
-	req := &commitReq{ops: ops, done: make(chan error, 1)}
 	s.commitMu.RLock()
+	defer s.commitMu.RUnlock()
 	if s.closed {
-		s.commitMu.RUnlock()
 		return ErrClosed
 	}
 	select {
 	case s.commitQ <- req:
+		return nil
 	case <-ctx.Done():
-		s.commitMu.RUnlock()
 		return ctx.Err()
 	}
-	s.commitMu.RUnlock()
-	// Once queued the ops will be committed even if ctx ends, so wait for
-	// the outcome rather than report a failure that did not happen.
-	return <-req.done
 }
 
 // committer is the single goroutine that writes lease changes.
@@ -168,7 +195,7 @@ func (s *Store) commitBatch(batch []*commitReq) {
 	good := make([]*commitReq, 0, len(batch))
 	for _, r := range batch {
 		if err := s.checkOps(r.ops); err != nil {
-			r.done <- err
+			r.finish(err)
 			continue
 		}
 		good = append(good, r)
@@ -192,7 +219,7 @@ func (s *Store) commitBatch(batch []*commitReq) {
 	}
 	// The callers first (their replies wait), the observer after.
 	for _, r := range good {
-		r.done <- err
+		r.finish(err)
 	}
 	if err != nil {
 		return
@@ -214,7 +241,7 @@ func (s *Store) commitDirect(batch []*commitReq) {
 	err := s.applyLeaseOps(batch, 0)
 	if err == nil || len(batch) == 1 {
 		for _, r := range batch {
-			r.done <- err
+			r.finish(err)
 		}
 		for _, r := range batch {
 			s.watchCommitted(r, err)
@@ -223,7 +250,7 @@ func (s *Store) commitDirect(batch []*commitReq) {
 	}
 	for _, r := range batch {
 		err := s.applyLeaseOps([]*commitReq{r}, 0)
-		r.done <- err
+		r.finish(err)
 		s.watchCommitted(r, err)
 	}
 }
