@@ -128,7 +128,7 @@ for i in $(seq "$runs"); do
 	stop "$pid"
 
 	if [ "$skip_kea" = 1 ]; then
-		jq -r --arg i "$i" '"run \($i) ip6m: \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, p50 \(.latency_ms.p50) ms, p90 \(.latency_ms.p90) ms, p99 \(.latency_ms.p99) ms"' "$work/ip6m-$i.json"
+		jq -r --arg i "$i" '"run \($i) ip6m: \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, dhcpload \(.dhcpload_cpu.us_per_exchange|floor) µs/exch, p50 \(.latency_ms.p50) ms, p90 \(.latency_ms.p90) ms, p99 \(.latency_ms.p99) ms; Solicit->Advertise p50 \(.advertise_latency_ms.p50) ms, Request->Reply p50 \(.reply_latency_ms.p50) ms"' "$work/ip6m-$i.json"
 		continue
 	fi
 	# Kea, empty lease file.
@@ -141,7 +141,7 @@ for i in $(seq "$runs"); do
 	stop "$pid"
 
 	for s in ip6m kea; do
-		jq -r --arg s "$s" --arg i "$i" '"run \($i) \($s): \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, \(.refused) refused, \(.no_config_file) modem replies without a config file, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, dhcpload \(.dhcpload_cpu.us_per_exchange|floor) µs/exch, p50 \(.latency_ms.p50) ms"' "$work/$s-$i.json"
+		jq -r --arg s "$s" --arg i "$i" '"run \($i) \($s): \(.exchanges_per_s|floor) exch/s, \(.completed) completed, \(.timeouts) timed out, \(.refused) refused, \(.no_config_file) modem replies without a config file, server \(.server_cpu.us_per_exchange|floor) µs CPU/exch, dhcpload \(.dhcpload_cpu.us_per_exchange|floor) µs/exch, p50 \(.latency_ms.p50) ms (Solicit->Advertise \(.advertise_latency_ms.p50), Request->Reply \(.reply_latency_ms.p50))"' "$work/$s-$i.json"
 	done
 done
 

@@ -118,8 +118,12 @@ type Result6 struct {
 	Counters6
 	ExchangesPerSec float64      `json:"exchanges_per_s"`
 	Latency         LatencyStats `json:"latency_ms"`
-	LoadCPU         *CPU         `json:"dhcpload_cpu,omitempty"`
-	ServerCPU       *CPU         `json:"server_cpu,omitempty"`
+	// The two round trips of an exchange that went through without a
+	// retransmission: Solicit -> Advertise and Request -> Reply.
+	AdvertiseLatency LatencyStats `json:"advertise_latency_ms"`
+	ReplyLatency     LatencyStats `json:"reply_latency_ms"`
+	LoadCPU          *CPU         `json:"dhcpload_cpu,omitempty"`
+	ServerCPU        *CPU         `json:"server_cpu,omitempty"`
 }
 
 func (r Result6) writeJSON(w io.Writer) error {
@@ -135,6 +139,8 @@ func (r Result6) writeText(w io.Writer) error {
 		r.Started, r.Completed, r.CompletedBy[KindCM.String()], r.CompletedBy[KindCPE.String()], r.Refused, r.Timeouts, r.Unfinished)
 	fmt.Fprintf(&b, "rate       %.1f exchanges/s over %.3f s (Solicit-Advertise-Request-Reply)\n", r.ExchangesPerSec, r.ElapsedSec)
 	fmt.Fprintf(&b, "latency    p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms (Solicit -> Reply)\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
+	fmt.Fprintf(&b, "           p50 %.3f ms, p90 %.3f ms, p99 %.3f ms (Solicit -> Advertise, first tries)\n", r.AdvertiseLatency.P50, r.AdvertiseLatency.P90, r.AdvertiseLatency.P99)
+	fmt.Fprintf(&b, "           p50 %.3f ms, p90 %.3f ms, p99 %.3f ms (Request -> Reply, first tries)\n", r.ReplyLatency.P50, r.ReplyLatency.P90, r.ReplyLatency.P99)
 	fmt.Fprintf(&b, "sent       %d packets (%d Solicit, %d Request, %d retransmitted), %d send errors\n", r.Sent, r.Solicits, r.Requests, r.Retransmits, r.SendErrors)
 	fmt.Fprintf(&b, "received   %d packets (%d Advertise, %d Reply), %d late, %d unexpected, %d malformed, %d without our interface-id\n",
 		r.Received, r.Advertises, r.Replies, r.Late, r.Unexpected, r.Malformed, r.BadRelay)
@@ -171,6 +177,8 @@ type Relay6 struct {
 	doneClosed bool
 	c          Counters6
 	latencies  []time.Duration
+	advLat     []time.Duration // Solicit -> Advertise, first tries
+	replyLat   []time.Duration // Request -> Reply, first tries
 
 	sent       atomic.Int64
 	sendErrors atomic.Int64
@@ -271,9 +279,9 @@ func (r *Relay6) Run(ctx context.Context) (Result6, error) {
 	if elapsed > 0 {
 		res.ExchangesPerSec = float64(c.Completed) / elapsed.Seconds()
 	}
-	s := sortedCopy(r.latencies)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	res.Latency = LatencyStats{P50: ms(percentile(s, 500)), P90: ms(percentile(s, 900)), P99: ms(percentile(s, 990)), Max: ms(percentile(s, 1000))}
+	res.Latency = latencyStats(r.latencies)
+	res.AdvertiseLatency = latencyStats(r.advLat)
+	res.ReplyLatency = latencyStats(r.replyLat)
 	res.LoadCPU = newCPU(cpuTime(after)-cpuTime(before), c.Completed)
 	if serverCPU >= 0 {
 		res.ServerCPU = newCPU(serverCPU, c.Completed)
@@ -489,6 +497,9 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 			return nil
 		}
 		r.c.Advertises++
+		if ex.tries == 1 {
+			r.advLat = append(r.advLat, now.Sub(ex.sent))
+		}
 		if !granted(msg, ex.kind) {
 			r.c.Refused++
 			r.finish(ex)
@@ -519,6 +530,9 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 			return nil
 		}
 		r.c.Replies++
+		if ex.tries == 1 {
+			r.replyLat = append(r.replyLat, now.Sub(ex.sent))
+		}
 		if !granted(msg, ex.kind) {
 			r.c.Refused++
 			r.finish(ex)

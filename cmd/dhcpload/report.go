@@ -86,15 +86,20 @@ func newResult(cfg Config, c Counters, lat []time.Duration, elapsed time.Duratio
 	if c.Sent > 0 {
 		res.DropPercent = 100 * float64(c.Drops) / float64(c.Sent)
 	}
+	res.Latency = latencyStats(lat)
+	return res
+}
+
+// latencyStats are the percentiles of lat, in milliseconds.
+func latencyStats(lat []time.Duration) LatencyStats {
 	s := sortedCopy(lat)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	res.Latency = LatencyStats{
+	return LatencyStats{
 		P50: ms(percentile(s, 500)),
 		P90: ms(percentile(s, 900)),
 		P99: ms(percentile(s, 990)),
 		Max: ms(percentile(s, 1000)),
 	}
-	return res
 }
 
 func (r Result) writeJSON(w io.Writer) error {
