@@ -19,6 +19,10 @@ import (
 // cleanly (a short header, an option running past its list, bytes left
 // over) is handed to dhcpv6.FromBytes whole, so the result and the error
 // are the library's. FuzzParse6 holds the two together.
+//
+// What parse6 reads itself aliases pkt (the addresses, DUIDs, relay and
+// vendor option data), without a copy each: the result is good while pkt
+// is, and whatever outlives pkt must be copied out of it.
 func parse6(pkt []byte) (dhcpv6.DHCPv6, error) {
 	if m, ok := fastParse6(pkt); ok {
 		return m, nil
@@ -38,7 +42,7 @@ func fastParse6(b []byte) (dhcpv6.DHCPv6, bool) {
 			return nil, false
 		}
 		m := &dhcpv6.RelayMessage{MessageType: t, HopCount: b[1],
-			LinkAddr: copyIP(b[2:18]), PeerAddr: copyIP(b[18:34])}
+			LinkAddr: net.IP(b[2:18:18]), PeerAddr: net.IP(b[18:34:34])}
 		opts, ok := parseOptions6(b[34:])
 		if !ok {
 			return nil, false
@@ -127,7 +131,7 @@ func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 		if !ok {
 			return nil, false
 		}
-		o := &dhcpv6.OptIAAddress{IPv6Addr: copyIP(b[:16]), PreferredLifetime: seconds6(b[16:]), ValidLifetime: seconds6(b[20:])}
+		o := &dhcpv6.OptIAAddress{IPv6Addr: net.IP(b[:16:16]), PreferredLifetime: seconds6(b[16:]), ValidLifetime: seconds6(b[20:])}
 		o.Options.Options = opts
 		return o, true
 	case dhcpv6.OptionIAPrefix:
@@ -140,7 +144,7 @@ func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 		}
 		o := &dhcpv6.OptIAPrefix{PreferredLifetime: seconds6(b), ValidLifetime: seconds6(b[4:])}
 		if bits := b[8]; bits != 0 {
-			o.Prefix = &net.IPNet{IP: copyIP(b[9:25]), Mask: net.CIDRMask(int(bits), 128)}
+			o.Prefix = &net.IPNet{IP: net.IP(b[9:25:25]), Mask: net.CIDRMask(int(bits), 128)}
 		}
 		o.Options.Options = opts
 		return o, true
@@ -168,7 +172,7 @@ func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 			if len(b)-2 < l {
 				return nil, false
 			}
-			o.Data = append(o.Data, append(make([]byte, 0, l), b[2:2+l]...))
+			o.Data = append(o.Data, b[2:2+l:2+l])
 			b = b[2+l:]
 		}
 		if len(o.Data) == 0 || len(b) != 0 {
@@ -179,16 +183,14 @@ func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 		if len(b) < 4 {
 			return nil, false
 		}
-		// The sub-options share one copy of the data, as the library's
-		// do (its vendor parser keeps slices of it).
-		data := append(make([]byte, 0, len(b)-4), b[4:]...)
+		data := b[4:]
 		o := &dhcpv6.OptVendorOpts{EnterpriseNumber: binary.BigEndian.Uint32(b), VendorOpts: make(dhcpv6.Options, 0, 4)}
 		for len(data) >= 4 {
 			l := int(binary.BigEndian.Uint16(data[2:]))
 			if len(data)-4 < l {
 				return nil, false
 			}
-			o.VendorOpts = append(o.VendorOpts, &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(binary.BigEndian.Uint16(data)), OptionData: data[4 : 4+l]})
+			o.VendorOpts = append(o.VendorOpts, &dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionCode(binary.BigEndian.Uint16(data)), OptionData: data[4 : 4+l : 4+l]})
 			data = data[4+l:]
 		}
 		if len(data) != 0 {
@@ -202,19 +204,19 @@ func parseOption6(code dhcpv6.OptionCode, b []byte) (dhcpv6.Option, bool) {
 		}
 		return dhcpv6.OptRelayMessage(m), true
 	case dhcpv6.OptionInterfaceID:
-		return dhcpv6.OptInterfaceID(append([]byte(nil), b...)), true
+		return dhcpv6.OptInterfaceID(b[:len(b):len(b)]), true
 	case dhcpv6.OptionRemoteID:
 		if len(b) < 4 {
 			return nil, false
 		}
-		return &dhcpv6.OptRemoteID{EnterpriseNumber: binary.BigEndian.Uint32(b), RemoteID: append(make([]byte, 0, len(b)-4), b[4:]...)}, true
+		return &dhcpv6.OptRemoteID{EnterpriseNumber: binary.BigEndian.Uint32(b), RemoteID: b[4:len(b):len(b)]}, true
 	}
 	o, err := dhcpv6.ParseOption(code, b)
 	return o, err == nil
 }
 
-// parseDUID reads a DUID-LL or DUID-LLT (a cable device's) here, any
-// other with dhcpv6.DUIDFromBytes.
+// parseDUID reads a DUID-LL or DUID-LLT (a cable device's) and a DUID-EN
+// (ours) here, any other with dhcpv6.DUIDFromBytes.
 func parseDUID(b []byte) (dhcpv6.DUID, bool) {
 	if len(b) >= 2 {
 		switch dhcpv6.DUIDType(binary.BigEndian.Uint16(b)) {
@@ -222,13 +224,18 @@ func parseDUID(b []byte) (dhcpv6.DUID, bool) {
 			if len(b) < 4 {
 				return nil, false
 			}
-			return &dhcpv6.DUIDLL{HWType: iana.HWType(binary.BigEndian.Uint16(b[2:])), LinkLayerAddr: append(make(net.HardwareAddr, 0, len(b)-4), b[4:]...)}, true
+			return &dhcpv6.DUIDLL{HWType: iana.HWType(binary.BigEndian.Uint16(b[2:])), LinkLayerAddr: net.HardwareAddr(b[4:len(b):len(b)])}, true
 		case dhcpv6.DUID_LLT:
 			if len(b) < 8 {
 				return nil, false
 			}
 			return &dhcpv6.DUIDLLT{HWType: iana.HWType(binary.BigEndian.Uint16(b[2:])), Time: binary.BigEndian.Uint32(b[4:]),
-				LinkLayerAddr: append(make(net.HardwareAddr, 0, len(b)-8), b[8:]...)}, true
+				LinkLayerAddr: net.HardwareAddr(b[8:len(b):len(b)])}, true
+		case dhcpv6.DUID_EN:
+			if len(b) < 6 {
+				return nil, false
+			}
+			return &dhcpv6.DUIDEN{EnterpriseNumber: binary.BigEndian.Uint32(b[2:]), EnterpriseIdentifier: b[6:len(b):len(b)]}, true
 		}
 	}
 	d, err := dhcpv6.DUIDFromBytes(b)
@@ -239,5 +246,3 @@ func parseDUID(b []byte) (dhcpv6.DUID, bool) {
 func seconds6(b []byte) time.Duration {
 	return time.Duration(binary.BigEndian.Uint32(b)) * time.Second
 }
-
-func copyIP(b []byte) net.IP { return append(make(net.IP, 0, len(b)), b...) }

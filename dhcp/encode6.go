@@ -85,6 +85,9 @@ func appendOptionValue6(b []byte, o dhcpv6.Option) []byte {
 	case *dhcpv6.OptVendorOpts:
 		b = binary.BigEndian.AppendUint32(b, o.EnterpriseNumber)
 		return appendOptions6(b, o.VendorOpts)
+	case *dhcpv6.OptRemoteID:
+		b = binary.BigEndian.AppendUint32(b, o.EnterpriseNumber)
+		return append(b, o.RemoteID...)
 	}
 	return append(b, o.ToBytes()...)
 }

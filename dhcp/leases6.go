@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -144,12 +145,26 @@ func (bs *bindings) cpeCount(modemID int64, duid []byte) int {
 }
 
 func iaKey(typ string, duid []byte, iaid uint32) string {
-	// fmt.Sprintf("%s|%x|%d", typ, duid, iaid), without fmt: it is built
-	// for every IA of every message.
-	b := make([]byte, 0, len(typ)+2*len(duid)+12)
+	return string(appendIAKey(make([]byte, 0, len(typ)+2*len(duid)+12), typ, duid, iaid))
+}
+
+// appendIAKey appends iaKey's key: fmt.Sprintf("%s|%x|%d", typ, duid,
+// iaid), without fmt (it is built for every IA of every message).
+func appendIAKey(b []byte, typ string, duid []byte, iaid uint32) []byte {
 	b = append(append(b, typ...), '|')
 	b = append(hex.AppendEncode(b, duid), '|')
-	return string(strconv.AppendUint(b, uint64(iaid), 10))
+	return strconv.AppendUint(b, uint64(iaid), 10)
+}
+
+// key is iaKey, the bound one's string when the IA has a binding (most
+// messages of an exchange find the one its Solicit made). bs.mu is held.
+func (bs *bindings) key(typ string, duid []byte, iaid uint32) string {
+	var buf [64]byte
+	k := appendIAKey(buf[:0], typ, duid, iaid)
+	if b := bs.byKey[string(k)]; b != nil {
+		return b.key
+	}
+	return string(k)
 }
 
 func (bs *bindings) load(list []store.Lease6, now time.Time) {
@@ -392,7 +407,10 @@ func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now ti
 		if d.modem != nil {
 			b.modemID = d.modem.id
 		}
-		b.link, b.remoteID = r.link, r.remoteID
+		b.link = r.link
+		if !bytes.Equal(b.remoteID, r.remoteID) {
+			b.remoteID = bytes.Clone(r.remoteID) // r's aliases the packet
+		}
 		if commit {
 			b.state, b.expires = store.StateActive, now.Add(valid)
 		} else if b.state != store.StateActive || !b.expires.After(now) {
@@ -404,7 +422,7 @@ func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now ti
 	for _, ia := range r.msg.Options.IANA() {
 		iaid := binary.BigEndian.Uint32(ia.IaId[:])
 		out := &dhcpv6.OptIANA{IaId: ia.IaId}
-		key := iaKey("na", r.duid, iaid)
+		key := bs.key("na", r.duid, iaid)
 		valid, pref, t1, t2 := lifetimes(d.na)
 		var p netip.Prefix
 		ok := d.na != nil
@@ -437,7 +455,7 @@ func (s *Server6) assign(r *request6, d decision6, reply *dhcpv6.Message, now ti
 	for _, ia := range r.msg.Options.IAPD() {
 		iaid := binary.BigEndian.Uint32(ia.IaId[:])
 		out := &dhcpv6.OptIAPD{IaId: ia.IaId}
-		key := iaKey("pd", r.duid, iaid)
+		key := bs.key("pd", r.duid, iaid)
 		var p netip.Prefix
 		var nw *network6
 		// The router behind a modem with a reserved prefix gets that one
@@ -495,7 +513,8 @@ func (s *Server6) release(r *request6, d decision6, reply *dhcpv6.Message, now t
 	defer bs.mu.Unlock()
 	var ops []store.LeaseOp
 	end := func(typ string, iaid uint32) bool {
-		b := bs.byKey[iaKey(typ, r.duid, iaid)]
+		var buf [64]byte
+		b := bs.byKey[string(appendIAKey(buf[:0], typ, r.duid, iaid))]
 		if b == nil || !b.live(now) {
 			return false
 		}

@@ -319,61 +319,81 @@ func (s *Server6) prepare6(pkt []byte, dst []byte) ([]byte, []store.LeaseOp, err
 		return nil, nil, drop("no client message inside the relays")
 	}
 	r.msg = msg
-	cid := msg.GetOneOption(dhcpv6.OptionClientID)
+	// One pass over the client's options for what the answer needs (the
+	// library's getters each make a slice of matches).
+	cid, sid := msg.Options.ClientID(), msg.Options.ServerID()
+	var vendorOpts, vendorClass bool // the first of each for CableLabs counts
+	for _, o := range msg.Options.Options {
+		switch o := o.(type) {
+		case *dhcpv6.OptVendorOpts:
+			// The MAC: device-id (17/4491 sub-option 36), else the DUID's
+			// link-layer address, else option 79 from the relay (kept
+			// above).
+			if o.EnterpriseNumber != clEnterprise || vendorOpts {
+				continue
+			}
+			vendorOpts = true
+			for _, v := range o.VendorOpts {
+				b := v.ToBytes()
+				switch v.Code() {
+				case clDeviceID:
+					if len(b) == 6 {
+						copy(r.mac[:], b)
+						r.macOK = true
+					}
+				case clORO:
+					if r.oro == nil {
+						r.oro = make([]uint16, 0, len(b)/2)
+					}
+					for i := 0; i+1 < len(b); i += 2 {
+						r.oro = append(r.oro, binary.BigEndian.Uint16(b[i:]))
+					}
+				}
+			}
+		case *dhcpv6.OptVendorClass:
+			if o.EnterpriseNumber == clEnterprise && !vendorClass {
+				vendorClass = true
+				if len(o.Data) > 0 {
+					r.vendor = string(o.Data[0])
+				}
+			}
+		case interface {
+			dhcpv6.Option
+			Contains(dhcpv6.OptionCode) bool
+		}: // the ORO
+			if o.Code() == dhcpv6.OptionORO && o.Contains(dhcpv6.OptionDNSRecursiveNameServer) {
+				r.wantDNS = true
+			}
+		}
+	}
 	if cid == nil && msg.MessageType != dhcpv6.MessageTypeInformationRequest {
 		return nil, nil, drop("message type %v without a client id", msg.MessageType)
 	}
 	if cid != nil {
-		r.duid = cid.ToBytes()
+		r.duid = appendDUID(make([]byte, 0, 24), cid)
 	}
-	// The MAC: device-id (17/4491 sub-option 36), else the DUID's link-layer
-	// address, else option 79 from the relay (kept above).
-	vo := msg.Options.VendorOpt(clEnterprise)
-	for _, o := range vo {
-		b := o.ToBytes()
-		switch o.Code() {
-		case clDeviceID:
-			if len(b) == 6 {
-				copy(r.mac[:], b)
+	if !r.macOK {
+		switch v := cid.(type) {
+		case *dhcpv6.DUIDLL:
+			if len(v.LinkLayerAddr) == 6 {
+				copy(r.mac[:], v.LinkLayerAddr)
 				r.macOK = true
 			}
-		case clORO:
-			for i := 0; i+1 < len(b); i += 2 {
-				r.oro = append(r.oro, binary.BigEndian.Uint16(b[i:]))
+		case *dhcpv6.DUIDLLT:
+			if len(v.LinkLayerAddr) == 6 {
+				copy(r.mac[:], v.LinkLayerAddr)
+				r.macOK = true
 			}
 		}
 	}
-	if !r.macOK && cid != nil {
-		if id := msg.Options.ClientID(); id != nil {
-			switch v := id.(type) {
-			case *dhcpv6.DUIDLL:
-				if len(v.LinkLayerAddr) == 6 {
-					copy(r.mac[:], v.LinkLayerAddr)
-					r.macOK = true
-				}
-			case *dhcpv6.DUIDLLT:
-				if len(v.LinkLayerAddr) == 6 {
-					copy(r.mac[:], v.LinkLayerAddr)
-					r.macOK = true
-				}
-			}
-		}
-	}
-	if vc := msg.Options.VendorClass(clEnterprise); len(vc) > 0 {
-		r.vendor = string(vc[0])
-	}
-	for _, c := range msg.Options.RequestedOptions() {
-		if c == dhcpv6.OptionDNSRecursiveNameServer {
-			r.wantDNS = true
-		}
-	}
-	if sid := msg.GetOneOption(dhcpv6.OptionServerID); sid != nil {
+	if sid != nil {
 		switch msg.MessageType {
 		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeConfirm, dhcpv6.MessageTypeRebind:
 			return nil, nil, drop("%v with a server id", msg.MessageType)
 		}
-		if string(sid.ToBytes()) != string(s.duidB) {
-			return nil, nil, drop("client chose server %x", sid.ToBytes())
+		var buf [32]byte
+		if b := appendDUID(buf[:0], sid); string(b) != string(s.duidB) {
+			return nil, nil, drop("client chose server %x", b)
 		}
 	}
 	reply, ops, err := s.answer(&r)
@@ -499,6 +519,27 @@ type decision6 struct {
 	// reservedPD are the prefixes reserved for modems' routers (the
 	// snapshot's): a CPE behind such a modem gets its one, nobody else does.
 	reservedPD map[netip.Prefix]int64
+}
+
+// appendDUID appends a DUID's wire form: a cable device's DUID-LL or
+// DUID-LLT and our DUID-EN here, any other through the library.
+func appendDUID(b []byte, d dhcpv6.DUID) []byte {
+	switch v := d.(type) {
+	case *dhcpv6.DUIDLL:
+		b = binary.BigEndian.AppendUint16(b, uint16(dhcpv6.DUID_LL))
+		b = binary.BigEndian.AppendUint16(b, uint16(v.HWType))
+		return append(b, v.LinkLayerAddr...)
+	case *dhcpv6.DUIDLLT:
+		b = binary.BigEndian.AppendUint16(b, uint16(dhcpv6.DUID_LLT))
+		b = binary.BigEndian.AppendUint16(b, uint16(v.HWType))
+		b = binary.BigEndian.AppendUint32(b, v.Time)
+		return append(b, v.LinkLayerAddr...)
+	case *dhcpv6.DUIDEN: // ours
+		b = binary.BigEndian.AppendUint16(b, uint16(dhcpv6.DUID_EN))
+		b = binary.BigEndian.AppendUint32(b, v.EnterpriseNumber)
+		return append(b, v.EnterpriseIdentifier...)
+	}
+	return append(b, d.ToBytes()...)
 }
 
 // remoteMAC reads the modem's MAC from option 37's data: DOCSIS CMTSes send
