@@ -27,7 +27,7 @@ type eventFeed struct {
 	st      *store.Store
 	log     *slog.Logger
 	in      chan events.Event
-	ops     chan store.LeaseOp // committed lease ops, made into events here
+	ops     chan []store.LeaseOp // committed lease ops (a group's news), made into events here
 	dropped atomic.Uint64
 
 	mu      sync.Mutex
@@ -38,24 +38,38 @@ type eventFeed struct {
 	nets    []store.Network
 }
 
-// feedBuffer is how many events may wait for placing.
-const feedBuffer = 4096
+// feedBuffer is how many events may wait for placing, and feedGroups how
+// many committed groups of lease ops (a storm's are some tens of ops each).
+const (
+	feedBuffer = 4096
+	feedGroups = 256
+)
 
 func newEventFeed(bus *events.Bus, st *store.Store, log *slog.Logger) *eventFeed {
-	return &eventFeed{bus: bus, st: st, log: log, in: make(chan events.Event, feedBuffer), ops: make(chan store.LeaseOp, feedBuffer)}
+	return &eventFeed{bus: bus, st: st, log: log, in: make(chan events.Event, feedBuffer), ops: make(chan []store.LeaseOp, feedGroups)}
 }
 
-// sendOp hands a committed lease op over without waiting; its event (if
-// it is news) is made on the feed's goroutine, not on the store's lease
-// committer, which every DHCP reply waits for.
-func (f *eventFeed) sendOp(op store.LeaseOp) {
-	if op.Event != store.EventGrant && op.Event != store.EventRelease {
+// sendOps hands a committed group's lease ops over without waiting, in one
+// message (a storm commits thousands a second); their events (for the ops
+// that are news) are made on the feed's goroutine, not on the store's lease
+// committer, which DHCP replies wait for. ops is not kept.
+func (f *eventFeed) sendOps(ops []store.LeaseOp) {
+	var news []store.LeaseOp
+	for _, op := range ops {
+		if op.Event == store.EventGrant || op.Event == store.EventRelease {
+			if news == nil {
+				news = make([]store.LeaseOp, 0, len(ops))
+			}
+			news = append(news, op)
+		}
+	}
+	if len(news) == 0 {
 		return
 	}
 	select {
-	case f.ops <- op:
+	case f.ops <- news:
 	default:
-		f.dropped.Add(1)
+		f.dropped.Add(uint64(len(news)))
 	}
 }
 
@@ -86,10 +100,12 @@ func (f *eventFeed) Run(ctx context.Context) error {
 		case e := <-f.in:
 			f.place(ctx, &e)
 			f.bus.Publish(e)
-		case op := <-f.ops:
-			if e, ok := leaseEvent(op); ok {
-				f.place(ctx, &e)
-				f.bus.Publish(e)
+		case ops := <-f.ops:
+			for _, op := range ops {
+				if e, ok := leaseEvent(op); ok {
+					f.place(ctx, &e)
+					f.bus.Publish(e)
+				}
 			}
 		}
 	}

@@ -54,9 +54,11 @@ func TestEventFeed(t *testing.T) {
 	}
 	// Lease ops as the store's observer hands them over: a renewal is no
 	// news; the grants are made into events on the feed's goroutine.
-	feed.sendOp(store.LeaseOp{Event: store.EventGrant, ModemMAC: m.MAC, V4: &store.Lease4{IP: inNet.String(), MAC: "02:00:00:00:00:01", Kind: store.KindCPE}})
-	feed.sendOp(store.LeaseOp{Event: store.EventRenew, ModemMAC: m.MAC, V4: &store.Lease4{IP: inNet.String(), MAC: "02:00:00:00:00:01", Kind: store.KindCPE}})
-	feed.sendOp(store.LeaseOp{Event: store.EventGrant, V6: &store.Lease6{Type: "pd", Address: "2001:db8:4:100::", PrefixLen: 56, MAC: m.MAC, Kind: store.KindCM}})
+	feed.sendOps([]store.LeaseOp{
+		{Event: store.EventGrant, ModemMAC: m.MAC, V4: &store.Lease4{IP: inNet.String(), MAC: "02:00:00:00:00:01", Kind: store.KindCPE}},
+		{Event: store.EventRenew, ModemMAC: m.MAC, V4: &store.Lease4{IP: inNet.String(), MAC: "02:00:00:00:00:01", Kind: store.KindCPE}},
+	})
+	feed.sendOps([]store.LeaseOp{{Event: store.EventGrant, V6: &store.Lease6{Type: "pd", Address: "2001:db8:4:100::", PrefixLen: 56, MAC: m.MAC, Kind: store.KindCM}}})
 	for deadline := time.Now().Add(5 * time.Second); bus.Stats().Published < 2 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 	}
 	feed.send(dhcpRefusalEvent("DHCPv4", dhcp.Refusal{MAC: "00:00:ca:de:ad:01", Relay: inNet.String(), Reason: "unknown modem 00:00:ca:de:ad:01", Class: dhcp.ClassUnknownModem, Count: 3}))

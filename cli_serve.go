@@ -204,9 +204,11 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, stdout io.Wr
 	if err != nil {
 		return fmt.Errorf("self-registration portal: %w", err)
 	}
-	st.ObserveLeases(func(op store.LeaseOp) {
-		portals.observe(op)
-		feed.sendOp(op)
+	st.ObserveLeases(func(ops []store.LeaseOp) {
+		for _, op := range ops {
+			portals.observe(op)
+		}
+		feed.sendOps(ops)
 	})
 	defer st.ObserveLeases(nil)
 	if cfg.dhcp4 != "" {

@@ -224,9 +224,7 @@ func (s *Store) commitBatch(batch []*commitReq) {
 	if err != nil {
 		return
 	}
-	for _, r := range good {
-		s.watchCommitted(r, nil)
-	}
+	s.watchCommitted(good)
 }
 
 // commitDirect writes a batch straight into the database, in one
@@ -243,15 +241,17 @@ func (s *Store) commitDirect(batch []*commitReq) {
 		for _, r := range batch {
 			r.finish(err)
 		}
-		for _, r := range batch {
-			s.watchCommitted(r, err)
+		if err == nil {
+			s.watchCommitted(batch)
 		}
 		return
 	}
 	for _, r := range batch {
 		err := s.applyLeaseOps([]*commitReq{r}, 0)
 		r.finish(err)
-		s.watchCommitted(r, err)
+		if err == nil {
+			s.watchCommitted([]*commitReq{r})
+		}
 	}
 }
 
@@ -346,10 +346,11 @@ func (r *refSets) load(s *Store) error {
 	return err
 }
 
-// ObserveLeases has fn called with every lease op once it is durable, in
-// commit order, on the committer's goroutine: fn must return at once (hand
-// the op on, never block). It replaces an earlier observer; nil removes it.
-func (s *Store) ObserveLeases(fn func(LeaseOp)) {
+// ObserveLeases has fn called with the lease ops of every group once it is
+// durable, in commit order, on the committer's goroutine: fn must return at
+// once (hand the ops on, never block) and must not keep the slice, which is
+// reused. It replaces an earlier observer; nil removes it.
+func (s *Store) ObserveLeases(fn func([]LeaseOp)) {
 	if fn == nil {
 		s.leaseWatch.Store(nil)
 		return
@@ -357,15 +358,20 @@ func (s *Store) ObserveLeases(fn func(LeaseOp)) {
 	s.leaseWatch.Store(&fn)
 }
 
-func (s *Store) watchCommitted(r *commitReq, err error) {
-	if err != nil {
+// watchCommitted shows the observer a committed group's ops (committer
+// goroutine only).
+func (s *Store) watchCommitted(reqs []*commitReq) {
+	fn := s.leaseWatch.Load()
+	if fn == nil {
 		return
 	}
-	if fn := s.leaseWatch.Load(); fn != nil {
-		for _, op := range r.ops {
-			(*fn)(op)
-		}
+	ops := s.watchBuf[:0]
+	for _, r := range reqs {
+		ops = append(ops, r.ops...)
 	}
+	(*fn)(ops)
+	clear(ops) // nothing kept alive by the buffer
+	s.watchBuf = ops[:0]
 }
 
 // applyLeaseOps writes batch into the database in one transaction, and

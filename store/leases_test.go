@@ -77,9 +77,11 @@ func TestCommitLeasesConcurrent(t *testing.T) {
 	const n = 400
 	var mu sync.Mutex
 	observed := map[string]bool{}
-	st.ObserveLeases(func(op LeaseOp) {
+	st.ObserveLeases(func(ops []LeaseOp) {
 		mu.Lock()
-		observed[op.V4.MAC] = true
+		for _, op := range ops {
+			observed[op.V4.MAC] = true
+		}
 		mu.Unlock()
 	})
 	var wg sync.WaitGroup

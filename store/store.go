@@ -70,7 +70,8 @@ type Store struct {
 	applyStop    chan struct{}
 	applierDone  chan struct{}
 	// leaseWatch, when set, sees every committed lease op (ObserveLeases).
-	leaseWatch atomic.Pointer[func(LeaseOp)]
+	leaseWatch atomic.Pointer[func([]LeaseOp)]
+	watchBuf   []LeaseOp // the committer's, for the observer
 }
 
 // Options tune Open. The zero value is what `ip6m serve` uses.
