@@ -70,6 +70,25 @@ type journal struct {
 	lastSeq uint64 // of the last record written
 	old     []segment
 	buf     []byte
+	quick   int // syncs in a row that took under quickSync
+}
+
+// A sync keeps its P (syncData's held) once quickSyncs syncs in a row have
+// each taken under quickSync; one slower sync ends that. The one sync that
+// finds the disk slow may hold up the process's garbage collection that
+// long; a disk that has slowed down is not asked again until it has been
+// quick quickSyncs times.
+const (
+	quickSync  = 2 * time.Millisecond
+	quickSyncs = 64
+)
+
+// nextQuick counts a sync that took took into quick.
+func nextQuick(quick int, took time.Duration) int {
+	if took < quickSync {
+		return min(quick+1, quickSyncs)
+	}
+	return 0
 }
 
 // segment is a closed segment file and the last record in it.
@@ -219,7 +238,10 @@ func (j *journal) write(p []byte) error {
 	if grow {
 		return j.f.Sync() // the new length and blocks go with this record
 	}
-	return syncData(j.f)
+	start := time.Now()
+	err := syncData(j.f, j.quick >= quickSyncs)
+	j.quick = nextQuick(j.quick, time.Since(start))
+	return err
 }
 
 // append writes one record of reqs' ops, committed at at, and syncs it. It

@@ -389,3 +389,42 @@ func TestCommitLeasesThen(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestSyncHeld: a sync that keeps its P is asked for only after quickSyncs
+// quick ones in a row, and one slow sync ends it; both kinds of sync write
+// the data.
+func TestSyncHeld(t *testing.T) {
+	q := 0
+	for range quickSyncs - 1 {
+		q = nextQuick(q, time.Millisecond)
+	}
+	if q >= quickSyncs {
+		t.Fatalf("held after %d quick syncs", quickSyncs-1)
+	}
+	if q = nextQuick(q, time.Millisecond); q != quickSyncs {
+		t.Fatalf("not held after %d quick syncs: %d", quickSyncs, q)
+	}
+	if q = nextQuick(q, time.Millisecond); q != quickSyncs {
+		t.Fatalf("the count runs on past %d: %d", quickSyncs, q)
+	}
+	if q = nextQuick(q, 50*time.Millisecond); q != 0 {
+		t.Fatalf("a slow sync left %d", q)
+	}
+	for _, held := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "f")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString("lease"); err != nil {
+			t.Fatal(err)
+		}
+		if err := syncData(f, held); err != nil {
+			t.Errorf("held %v: %v", held, err)
+		}
+		f.Close()
+		if b, _ := os.ReadFile(path); string(b) != "lease" {
+			t.Errorf("held %v: read back %q", held, b)
+		}
+	}
+}
