@@ -77,9 +77,10 @@ type journal struct {
 // each taken under quickSync; one slower sync ends that. The one sync that
 // finds the disk slow may hold up the process's garbage collection that
 // long; a disk that has slowed down is not asked again until it has been
-// quick quickSyncs times.
+// quick quickSyncs times. Here a storm's syncs take 0.2 ms at the median
+// and up to 6-9 ms: with a 2 ms bound four in five syncs went the slow way.
 const (
-	quickSync  = 2 * time.Millisecond
+	quickSync  = 20 * time.Millisecond
 	quickSyncs = 64
 )
 
