@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
-	"github.com/insomniacslk/dhcp/iana"
 	"golang.org/x/net/ipv6"
 )
 
@@ -71,16 +69,16 @@ func (c *Config6) validate() error {
 }
 
 type exchange6 struct {
-	xid    uint32
-	kind   Kind
-	mac    MAC
-	modem  MAC
-	state  exchangeState // selecting: Solicit sent; requesting: Request sent
-	start  time.Time
-	sent   time.Time
-	tries  int
-	pkt    []byte
-	solMsg *dhcpv6.Message
+	xid     uint32
+	kind    Kind
+	mac     MAC
+	modem   MAC
+	state   exchangeState // selecting: Solicit sent; requesting: Request sent
+	start   time.Time
+	sent    time.Time
+	tries   int
+	pkt     []byte
+	solOpts []byte // the Solicit's options but its IAs (solicitOptions6)
 }
 
 // Counters6 are what a v6 run counts.
@@ -324,8 +322,8 @@ func (r *Relay6) launch(ctx context.Context, rng *rand.Rand) {
 				kind = KindCPE
 			}
 			ex := &exchange6{xid: r.xid6(i + j), kind: kind, mac: modem.Add(kind.macOffset()), modem: modem, state: selecting, tries: 1}
-			ex.solMsg = solicit6(ex)
-			ex.pkt = r.relayForward(ex, ex.solMsg)
+			ex.solOpts = solicitOptions6(ex)
+			ex.pkt = r.relayForwardBytes6(ex, solicitBytes6(ex, ex.solOpts))
 			exs[j] = ex
 			pkts = append(pkts, ex.pkt)
 		}
@@ -341,51 +339,6 @@ func (r *Relay6) launch(ctx context.Context, rng *rand.Rand) {
 		r.send(pkts)
 		i += n
 	}
-}
-
-// duid6 is a device's DUID-LL.
-func duid6(mac MAC) *dhcpv6.DUIDLL {
-	return &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: net.HardwareAddr(append([]byte(nil), mac[:]...))}
-}
-
-// solicit6 builds the client's Solicit.
-func solicit6(ex *exchange6) *dhcpv6.Message {
-	m := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeSolicit}
-	m.TransactionID = dhcpv6.TransactionID{byte(ex.xid >> 16), byte(ex.xid >> 8), byte(ex.xid)}
-	m.AddOption(dhcpv6.OptClientID(duid6(ex.mac)))
-	m.AddOption(dhcpv6.OptElapsedTime(0))
-	m.AddOption(&dhcpv6.OptIANA{IaId: [4]byte{0, 0, 0, 1}})
-	if ex.kind == KindCPE {
-		m.AddOption(&dhcpv6.OptIAPD{IaId: [4]byte{0, 0, 0, 2}})
-		m.AddOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer))
-		return m
-	}
-	// Option 17 itself is not in the ORO: the CableLabs ORO inside it asks
-	// for its sub-options (and with 17 in the ORO, Kea 2.2 answers an empty
-	// option 17, measured).
-	m.AddOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer))
-	m.AddOption(&dhcpv6.OptVendorClass{EnterpriseNumber: 4491, Data: [][]byte{[]byte("docsis3.0")}})
-	var oro []byte
-	for _, c := range []uint16{32, 33, 34, 37, 38} {
-		oro = binary.BigEndian.AppendUint16(oro, c)
-	}
-	m.AddOption(&dhcpv6.OptVendorOpts{EnterpriseNumber: 4491, VendorOpts: dhcpv6.Options{
-		&dhcpv6.OptionGeneric{OptionCode: 1, OptionData: oro},
-		&dhcpv6.OptionGeneric{OptionCode: 2, OptionData: []byte("ECM")},
-		&dhcpv6.OptionGeneric{OptionCode: 36, OptionData: append([]byte(nil), ex.mac[:]...)},
-	}})
-	return m
-}
-
-// relayForward wraps a client message as the CMTS does.
-func (r *Relay6) relayForward(ex *exchange6, m *dhcpv6.Message) []byte {
-	peer := netip.AddrFrom16([16]byte{0xfe, 0x80, 8: ex.mac[0] ^ 2, 9: ex.mac[1], 10: ex.mac[2], 11: 0xff, 12: 0xfe, 13: ex.mac[3], 14: ex.mac[4], 15: ex.mac[5]})
-	rm := &dhcpv6.RelayMessage{MessageType: dhcpv6.MessageTypeRelayForward, LinkAddr: r.cfg.Link.AsSlice(), PeerAddr: peer.AsSlice()}
-	rm.Options.Add(dhcpv6.OptRelayMessage(m))
-	rm.Options.Add(dhcpv6.OptInterfaceID(r.ifaceID))
-	rm.Options.Add(&dhcpv6.OptRemoteID{EnterpriseNumber: 4491, RemoteID: append([]byte(nil), ex.modem[:]...)})
-	rm.Options.Add(&dhcpv6.OptionGeneric{OptionCode: 135, OptionData: binary.BigEndian.AppendUint16(nil, r.port)})
-	return rm.ToBytes()
 }
 
 // send sends pkts to the server in as few system calls as it takes.
@@ -459,7 +412,7 @@ func (r *Relay6) readLoop() (err error) {
 // handleReply matches a Relay-Reply to its exchange; after an Advertise it
 // returns the Request to send.
 func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
-	d, err := dhcpv6.FromBytes(b)
+	rep, ok, err := readReply6(b)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.c.Received++
@@ -467,30 +420,23 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 		r.c.Malformed++
 		return nil
 	}
-	rm, ok := d.(*dhcpv6.RelayMessage)
-	if !ok || rm.MessageType != dhcpv6.MessageTypeRelayReply {
+	if !ok {
 		r.c.Unexpected++
 		return nil
 	}
-	if !bytes.Equal(rm.Options.InterfaceID(), r.ifaceID) {
+	if !bytes.Equal(rep.ifaceID, r.ifaceID) {
 		r.c.BadRelay++
 	}
-	msg, err := rm.GetInnerMessage()
-	if err != nil {
-		r.c.Malformed++
-		return nil
-	}
-	xid := uint32(msg.TransactionID[0])<<16 | uint32(msg.TransactionID[1])<<8 | uint32(msg.TransactionID[2])
-	ex := r.inflight[xid]
+	ex := r.inflight[rep.xid]
 	if ex == nil {
-		if (xid-r.firstID)&0xffffff < uint32(r.c.Started) {
+		if (rep.xid-r.firstID)&0xffffff < uint32(r.c.Started) {
 			r.c.Late++
 		} else {
 			r.c.Unexpected++
 		}
 		return nil
 	}
-	switch msg.MessageType {
+	switch rep.typ {
 	case dhcpv6.MessageTypeAdvertise:
 		if ex.state != selecting {
 			r.c.Late++
@@ -500,28 +446,14 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 		if ex.tries == 1 {
 			r.advLat = append(r.advLat, now.Sub(ex.sent))
 		}
-		if !granted(msg, ex.kind) {
+		if !rep.granted6(ex.kind) {
 			r.c.Refused++
 			r.finish(ex)
 			return nil
 		}
-		req := &dhcpv6.Message{MessageType: dhcpv6.MessageTypeRequest, TransactionID: msg.TransactionID}
-		for _, o := range ex.solMsg.Options.Options {
-			if o.Code() != dhcpv6.OptionIANA && o.Code() != dhcpv6.OptionIAPD {
-				req.AddOption(o)
-			}
-		}
-		if sid := msg.GetOneOption(dhcpv6.OptionServerID); sid != nil {
-			req.AddOption(sid)
-		}
-		for _, ia := range msg.Options.IANA() {
-			req.AddOption(ia)
-		}
-		for _, ia := range msg.Options.IAPD() {
-			req.AddOption(ia)
-		}
-		ex.state, ex.tries, ex.sent, ex.solMsg = requesting, 1, now, nil
-		ex.pkt = r.relayForward(ex, req)
+		ex.state, ex.tries, ex.sent = requesting, 1, now
+		ex.pkt = r.relayForwardBytes6(ex, requestBytes6(ex.xid, ex.solOpts, &rep))
+		ex.solOpts = nil
 		r.c.Requests++
 		return ex.pkt
 	case dhcpv6.MessageTypeReply:
@@ -533,12 +465,12 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 		if ex.tries == 1 {
 			r.replyLat = append(r.replyLat, now.Sub(ex.sent))
 		}
-		if !granted(msg, ex.kind) {
+		if !rep.granted6(ex.kind) {
 			r.c.Refused++
 			r.finish(ex)
 			return nil
 		}
-		if ex.kind == KindCM && !hasConfigFile(msg) {
+		if ex.kind == KindCM && !rep.configFile {
 			r.c.NoConfig++
 		}
 		r.c.Completed++
@@ -549,31 +481,6 @@ func (r *Relay6) handleReply(b []byte, now time.Time) []byte {
 		r.c.Unexpected++
 	}
 	return nil
-}
-
-// hasConfigFile reports whether a reply names a config file (option 17,
-// enterprise 4491, sub-option 33), as a modem's must.
-func hasConfigFile(m *dhcpv6.Message) bool {
-	for _, o := range m.Options.VendorOpt(4491) {
-		if o.Code() == 33 && len(o.ToBytes()) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// granted reports whether a reply gives the client an address (and, for
-// an eRouter, a prefix).
-func granted(m *dhcpv6.Message, kind Kind) bool {
-	na := m.Options.OneIANA()
-	if na == nil || na.Options.OneAddress() == nil {
-		return false
-	}
-	if kind == KindCPE {
-		pd := m.Options.OneIAPD()
-		return pd != nil && len(pd.Options.Prefixes()) > 0
-	}
-	return true
 }
 
 func (r *Relay6) retransmitLoop(stop <-chan struct{}) {

@@ -215,14 +215,14 @@ func FuzzHandleReply6(f *testing.F) {
 		}
 		r.firstID = 0x1f2e3d
 		ex := &exchange6{xid: r.firstID, kind: KindCM, mac: modem, modem: modem, state: selecting, tries: 1}
-		ex.solMsg = solicit6(ex)
+		ex.solOpts = solicitOptions6(ex)
 		r.inflight[ex.xid] = ex
 		r.c.Started = 1
 		r.slots <- struct{}{}
 		return r
 	}
 	r := newRelay()
-	sol := r.inflight[r.firstID].solMsg
+	sol := solicit6(r.inflight[r.firstID])
 	fwd, _ := dhcpv6.FromBytes(r.relayForward(r.inflight[r.firstID], sol))
 	for _, mt := range []dhcpv6.MessageType{dhcpv6.MessageTypeAdvertise, dhcpv6.MessageTypeReply} {
 		m := &dhcpv6.Message{MessageType: mt, TransactionID: sol.TransactionID}
