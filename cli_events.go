@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"ip6m/dhcp"
 	"ip6m/internal/events"
@@ -19,16 +20,23 @@ import (
 // eventFeed turns what the services report (lease commits, DHCP and TFTP
 // refusals, modems seen online or gone at their CMTS) into events on the
 // bus, each placed on its CMTS. The services hand events over on a buffered
-// channel and never wait: one goroutine places and publishes them, and
-// when it falls behind (a reboot storm of grants) the excess is counted and
-// dropped, never the DHCP answers.
+// channel (the store's committer its lease ops in a bounded list) and never
+// wait: one goroutine places and publishes them, and when it falls behind
+// (a reboot storm of grants) the excess is counted and dropped, never the
+// DHCP answers.
 type eventFeed struct {
 	bus     *events.Bus
 	st      *store.Store
 	log     *slog.Logger
 	in      chan events.Event
-	ops     chan []store.LeaseOp // committed lease ops (a group's news), made into events here
 	dropped atomic.Uint64
+
+	// Committed lease ops that are news, made into events here: gathered
+	// for up to opsDelay, so a storm's thousands of groups a second wake
+	// the feed some tens of times a second, not once a group.
+	opsMu    sync.Mutex
+	ops      []store.LeaseOp
+	opsReady chan struct{}
 
 	mu      sync.Mutex
 	version int64 // of the inventory the maps below were built from
@@ -38,39 +46,52 @@ type eventFeed struct {
 	nets    []store.Network
 }
 
-// feedBuffer is how many events may wait for placing, and feedGroups how
-// many committed groups of lease ops (a storm's are some tens of ops each).
+// feedBuffer is how many events, and how many lease ops, may wait for
+// placing; opsDelay is how long a lease op may wait for others.
 const (
 	feedBuffer = 4096
-	feedGroups = 256
+	opsDelay   = 50 * time.Millisecond
 )
 
 func newEventFeed(bus *events.Bus, st *store.Store, log *slog.Logger) *eventFeed {
-	return &eventFeed{bus: bus, st: st, log: log, in: make(chan events.Event, feedBuffer), ops: make(chan []store.LeaseOp, feedGroups)}
+	return &eventFeed{bus: bus, st: st, log: log, in: make(chan events.Event, feedBuffer), opsReady: make(chan struct{}, 1)}
 }
 
-// sendOps hands a committed group's lease ops over without waiting, in one
-// message (a storm commits thousands a second); their events (for the ops
-// that are news) are made on the feed's goroutine, not on the store's lease
-// committer, which DHCP replies wait for. ops is not kept.
+// sendOps hands a committed group's lease ops over without waiting; their
+// events (for the ops that are news) are made on the feed's goroutine
+// within opsDelay, not on the store's lease committer, which DHCP replies
+// wait for. ops is not kept.
 func (f *eventFeed) sendOps(ops []store.LeaseOp) {
-	var news []store.LeaseOp
+	f.opsMu.Lock()
+	defer f.opsMu.Unlock()
+	was := len(f.ops)
 	for _, op := range ops {
-		if op.Event == store.EventGrant || op.Event == store.EventRelease {
-			if news == nil {
-				news = make([]store.LeaseOp, 0, len(ops))
-			}
-			news = append(news, op)
+		if op.Event != store.EventGrant && op.Event != store.EventRelease {
+			continue
 		}
+		if len(f.ops) >= feedBuffer {
+			f.dropped.Add(1)
+			continue
+		}
+		f.ops = append(f.ops, op)
 	}
-	if len(news) == 0 {
-		return
+	if was == 0 && len(f.ops) > 0 {
+		time.AfterFunc(opsDelay, func() {
+			select {
+			case f.opsReady <- struct{}{}:
+			default:
+			}
+		})
 	}
-	select {
-	case f.ops <- news:
-	default:
-		f.dropped.Add(uint64(len(news)))
-	}
+}
+
+// takeOps returns the lease ops waiting, and a slice for the next ones.
+func (f *eventFeed) takeOps(spare []store.LeaseOp) []store.LeaseOp {
+	f.opsMu.Lock()
+	defer f.opsMu.Unlock()
+	ops := f.ops
+	f.ops = spare[:0]
+	return ops
 }
 
 // send hands e over without waiting.
@@ -93,6 +114,7 @@ func (f *eventFeed) Load(ctx context.Context) {
 
 // Run places and publishes events until ctx ends.
 func (f *eventFeed) Run(ctx context.Context) error {
+	var spare []store.LeaseOp
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,13 +122,16 @@ func (f *eventFeed) Run(ctx context.Context) error {
 		case e := <-f.in:
 			f.place(ctx, &e)
 			f.bus.Publish(e)
-		case ops := <-f.ops:
+		case <-f.opsReady:
+			ops := f.takeOps(spare)
 			for _, op := range ops {
 				if e, ok := leaseEvent(op); ok {
 					f.place(ctx, &e)
 					f.bus.Publish(e)
 				}
 			}
+			clear(ops)
+			spare = ops
 		}
 	}
 }
