@@ -37,6 +37,7 @@ type Inventory interface {
 // LeaseStore makes leases durable; *store.Store implements it.
 type LeaseStore interface {
 	CommitLeases(ctx context.Context, ops ...store.LeaseOp) error
+	CommitLeasesThen(ctx context.Context, ops []store.LeaseOp, then func(error)) error
 	Leases4(ctx context.Context, since time.Time) ([]store.Lease4, error)
 }
 

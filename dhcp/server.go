@@ -16,7 +16,6 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/net/ipv4"
 
-	"ip6m/internal/workpool"
 	"ip6m/store"
 )
 
@@ -34,9 +33,6 @@ type Config struct {
 	RelayPort int
 	// ClientPort is where replies to direct clients go; 0 means 68.
 	ClientPort int
-	// InFlight bounds the requests handled at once (they wait for their
-	// lease commits, which batch together); 0 means 2048.
-	InFlight int
 	// Refresh is how often the inventory version is checked; 0 means 1 s.
 	Refresh time.Duration
 	// PerMACRate and PerMACBurst limit the packets one client MAC may send
@@ -82,9 +78,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ClientPort == 0 {
 		cfg.ClientPort = 68
-	}
-	if cfg.InFlight == 0 {
-		cfg.InFlight = 2048
 	}
 	if cfg.Refresh == 0 {
 		cfg.Refresh = time.Second
@@ -152,15 +145,6 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
 	go func() { defer wg.Done(); <-ctx.Done(); s.raw.Close() }()
-	sem := make(chan struct{}, s.cfg.InFlight)
-	type job struct {
-		in  inbound4
-		src net.Addr
-	}
-	pool := workpool.New(func(j job) {
-		defer func() { <-sem }()
-		s.serve(ctx, j.in, j.src)
-	}, 0)
 	buf := make([]byte, 4096)
 	for {
 		n, cm, src, err := s.conn.ReadFrom(buf)
@@ -193,17 +177,18 @@ func (s *Server) Run(ctx context.Context) error {
 				local = s.interfaceAddr(cm.IfIndex)
 			}
 		}
-		sem <- struct{}{}
-		pool.Go(job{inbound4{msg: msg, local: local}, src})
+		s.serve(ctx, inbound4{msg: msg, local: local}, src)
 	}
-	pool.Close()
-	pool.Wait()
 	wg.Wait()
 	s.log.Info("DHCPv4 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
 	return nil
 }
 
 // serve handles one request and sends the reply where RFC 2131 4.1 says.
+// A reply that grants a lease leaves once the lease is durable: the lease
+// store's committer sends it, right after the sync, so no goroutine waits
+// for the disk (a release or decline is committed the same way, without a
+// reply).
 func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -211,7 +196,36 @@ func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
 			s.log.Error("panic handling a request", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
+	var ops []store.LeaseOp
+	in.deferred = &ops
 	resp, err := s.handle4(ctx, in)
+	if len(ops) > 0 {
+		var out []byte
+		var dst net.Addr
+		if err == nil {
+			out, dst = resp.ToBytes(), s.destination(in.msg, resp)
+		}
+		mac := net.HardwareAddr(in.msg.ClientHWAddr).String()
+		cerr := s.cfg.Leases.CommitLeasesThen(ctx, ops, func(cerr error) {
+			if cerr != nil {
+				s.countDrop("error")
+				s.log.Error("request failed", "mac", mac, "err", fmt.Errorf("commit leases: %w", cerr))
+				return
+			}
+			s.stats.leasesCommitted.Add(int64(len(ops)))
+			if out != nil {
+				s.send(out, dst)
+			}
+		})
+		if cerr != nil {
+			s.countDrop("error")
+			s.log.Error("request failed", "mac", mac, "err", fmt.Errorf("commit leases: %w", cerr))
+			return
+		}
+		if err == nil {
+			return
+		}
+	}
 	if err != nil {
 		var d errDrop
 		if errors.As(err, &d) {
@@ -223,8 +237,12 @@ func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
 		s.log.Error("request failed", "mac", net.HardwareAddr(in.msg.ClientHWAddr).String(), "err", err)
 		return
 	}
-	dst := s.destination(in.msg, resp)
-	if _, err := s.raw.WriteTo(resp.ToBytes(), dst); err != nil {
+	s.send(resp.ToBytes(), s.destination(in.msg, resp))
+}
+
+// send sends a reply.
+func (s *Server) send(out []byte, dst net.Addr) {
+	if _, err := s.raw.WriteTo(out, dst); err != nil {
 		s.countDrop("send")
 		s.log.Warn("send reply", "to", dst, "err", err)
 		return

@@ -43,10 +43,9 @@ func (r *relay) exchange(req *dhcpv4.DHCPv4, timeout time.Duration) (*dhcpv4.DHC
 	}
 }
 
-// TestRelayedDORAOverSockets drives the running server through real UDP
-// sockets, as a CMTS would: a known modem, then 40 modems at once.
-func TestRelayedDORAOverSockets(t *testing.T) {
-	f := newFixture(t, false)
+// startRelayed runs a server for f whose replies go to a relay on giCM.
+func startRelayed(t *testing.T, f *fixture) (*Server, *relay) {
+	t.Helper()
 	// Replies go to giaddr at the relay's port, so the server must know it:
 	// find a free port on the relay's address first.
 	f.srv.raw.Close()
@@ -64,13 +63,20 @@ func TestRelayedDORAOverSockets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	}()
-	r := newRelay(t, &net.UDPAddr{IP: giCM.AsSlice(), Port: port}, srv.Addr())
+	})
+	return srv, newRelay(t, &net.UDPAddr{IP: giCM.AsSlice(), Port: port}, srv.Addr())
+}
+
+// TestRelayedDORAOverSockets drives the running server through real UDP
+// sockets, as a CMTS would: a known modem, then 40 modems at once.
+func TestRelayedDORAOverSockets(t *testing.T) {
+	f := newFixture(t, false)
+	srv, r := startRelayed(t, f)
 
 	disc := discover(t, macModem, giCM, macModem, "docsis3.0")
 	offer, err := r.exchange(disc, 3*time.Second)
@@ -81,6 +87,10 @@ func TestRelayedDORAOverSockets(t *testing.T) {
 	ack, err := r.exchange(req, 3*time.Second)
 	if err != nil || ack.MessageType() != dhcpv4.MessageTypeAck || ack.BootFileName != "cm/4432c82109e7.cfg" {
 		t.Fatalf("REQUEST: %v %v", ack, err)
+	}
+	// The ACK left after the lease was durable: the store has it.
+	if _, err := f.st.Lease4ByIP(context.Background(), ack.YourIPAddr.String()); err != nil {
+		t.Errorf("lease %s after its ACK: %v", ack.YourIPAddr, err)
 	}
 
 	// A small storm: 40 modems at once, all answered, all durable, no
@@ -132,6 +142,29 @@ func TestRelayedDORAOverSockets(t *testing.T) {
 			t.Fatalf("address %s leased twice", l.IP)
 		}
 		seen[l.IP] = true
+	}
+}
+
+// TestNoACKUnlessDurable: an ACK is sent only once its lease is durable;
+// when the store cannot take it, the client hears nothing (and asks again)
+// while an OFFER, which commits nothing, is still sent.
+func TestNoACKUnlessDurable(t *testing.T) {
+	f := newFixture(t, false)
+	srv, r := startRelayed(t, f)
+	if err := f.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	disc := discover(t, macModem, giCM, macModem, "docsis3.0")
+	offer, err := r.exchange(disc, 3*time.Second)
+	if err != nil || offer.MessageType() != dhcpv4.MessageTypeOffer {
+		t.Fatalf("DISCOVER: %v %v", offer, err)
+	}
+	req, _ := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithRelay(giCM.AsSlice()), dhcpv4.WithOptionCopied(disc, dhcpv4.OptionRelayAgentInformation))
+	if ack, err := r.exchange(req, 500*time.Millisecond); err == nil {
+		t.Fatalf("an ACK for a lease the store did not take: %v", ack)
+	}
+	if got := srv.Stats().Drops["error"]; got != 1 {
+		t.Errorf("%d errors counted, want 1", got)
 	}
 }
 

@@ -33,6 +33,22 @@ func drop(format string, args ...any) error { return errDrop{fmt.Sprintf(format,
 type inbound4 struct {
 	msg   *dhcpv4.DHCPv4
 	local netip.Addr // the address it arrived on (zero if unknown)
+	// deferred, when set, takes the lease changes instead of committing
+	// them: the caller commits them before the reply leaves (serve).
+	deferred *[]store.LeaseOp
+}
+
+// commit4 makes op durable, or hands it to the caller (in.deferred).
+func (s *Server) commit4(ctx context.Context, in inbound4, op store.LeaseOp) error {
+	if in.deferred != nil {
+		*in.deferred = append(*in.deferred, op)
+		return nil
+	}
+	if err := s.cfg.Leases.CommitLeases(ctx, op); err != nil {
+		return err
+	}
+	s.stats.leasesCommitted.Add(1)
+	return nil
 }
 
 // handle4 decides the reply to one request. It touches no socket: a nil
@@ -82,10 +98,10 @@ func (s *Server) handle4(ctx context.Context, in inbound4) (*dhcpv4.DHCPv4, erro
 		return s.request(ctx, sn, in, r, client, now)
 
 	case dhcpv4.MessageTypeRelease:
-		return nil, s.release(ctx, sn, r, client, ip4(req.ClientIPAddr), now)
+		return nil, s.release(ctx, sn, in, r, client, ip4(req.ClientIPAddr), now)
 
 	case dhcpv4.MessageTypeDecline:
-		return nil, s.decline(ctx, sn, r, client, ip4(req.Options.Get(dhcpv4.OptionRequestedIPAddress)), now)
+		return nil, s.decline(ctx, sn, in, r, client, ip4(req.Options.Get(dhcpv4.OptionRequestedIPAddress)), now)
 
 	case dhcpv4.MessageTypeInform:
 		d := sn.decide(r)
@@ -256,10 +272,9 @@ func (s *Server) request(ctx context.Context, sn *snapshot, in inbound4, r Reque
 	if d.Modem != nil {
 		op.ModemMAC, op.CustomerID = d.Modem.macText, d.Modem.customerID
 	}
-	if err := s.cfg.Leases.CommitLeases(ctx, op); err != nil {
+	if err := s.commit4(ctx, in, op); err != nil {
 		return nil, fmt.Errorf("commit lease %s for %s: %w", cp.ip, macText(r.MAC), err)
 	}
-	s.stats.leasesCommitted.Add(1)
 	if event == store.EventGrant {
 		s.log.Info("LEASE LOG", "ip", cp.ip, "remote_id", hexColons(r.RemoteID), "client_id", strings.TrimPrefix(client, "hw:"), "mac", macText(r.MAC), "kind", d.Kind, "state", state)
 	}
@@ -281,17 +296,17 @@ func (l *lease) record() *store.Lease4 {
 }
 
 // release ends the client's lease of addr (RFC 2131 4.3.4).
-func (s *Server) release(ctx context.Context, sn *snapshot, r Request4, client string, addr netip.Addr, now time.Time) error {
-	return s.endLease(ctx, sn, client, addr, store.StateReleased, store.EventRelease, now)
+func (s *Server) release(ctx context.Context, sn *snapshot, in inbound4, r Request4, client string, addr netip.Addr, now time.Time) error {
+	return s.endLease(ctx, sn, in, client, addr, store.StateReleased, store.EventRelease, now)
 }
 
 // decline quarantines addr: the client found it in use (RFC 2131 4.3.3).
-func (s *Server) decline(ctx context.Context, sn *snapshot, r Request4, client string, addr netip.Addr, now time.Time) error {
+func (s *Server) decline(ctx context.Context, sn *snapshot, in inbound4, r Request4, client string, addr netip.Addr, now time.Time) error {
 	s.log.Warn("address declined: another host uses it", "ip", addr, "mac", macText(r.MAC))
-	return s.endLease(ctx, sn, client, addr, store.StateDeclined, store.EventDecline, now)
+	return s.endLease(ctx, sn, in, client, addr, store.StateDeclined, store.EventDecline, now)
 }
 
-func (s *Server) endLease(ctx context.Context, sn *snapshot, client string, addr netip.Addr, state, event string, now time.Time) error {
+func (s *Server) endLease(ctx context.Context, sn *snapshot, in inbound4, client string, addr netip.Addr, state, event string, now time.Time) error {
 	ls := s.leases
 	ls.mu.Lock()
 	l := ls.byClient[client]
@@ -313,7 +328,7 @@ func (s *Server) endLease(ctx context.Context, sn *snapshot, client string, addr
 	if m := sn.modemsID[cp.modemID]; m != nil {
 		op.ModemMAC, op.CustomerID = m.macText, m.customerID
 	}
-	if err := s.cfg.Leases.CommitLeases(ctx, op); err != nil {
+	if err := s.commit4(ctx, in, op); err != nil {
 		return fmt.Errorf("commit %s of %s: %w", event, addr, err)
 	}
 	return drop("%s done", event)
