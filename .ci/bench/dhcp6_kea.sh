@@ -19,21 +19,23 @@
 # (WINDOW=, default 32) decides how many Requests share one journal sync,
 # so compare at several.
 #
-# Measured 2026-12-05 (session 4, final code; 2-core box), 9,720 enabled
+# Measured 2026-12-05 (session 5, final code; 2-core box), 9,720 enabled
 # demo modems, 2% eRouters, every modem Reply checked for its config file
-# (sub-option 33), same run, the server's CPU read once it settles after
-# the run (so ip6m's database writes after its replies count):
-#   WINDOW=32,  medians of 5: ip6m 17,404 exch/s, 56.6 µs CPU/exch;
-#                             Kea 12,718 exch/s, 71.0 µs (1.37x the rate,
-#                             0.80x the CPU)
-#   WINDOW=128, medians of 5: ip6m 26,738 exch/s, 42.2 µs; Kea 9,239, 71.0 µs
-#                             (2.89x, 0.59x)
-#   WINDOW=256, medians of 7: ip6m 30,402 exch/s, 41.2 µs; Kea 9,170, 72.0 µs
-#                             (3.32x, 0.57x)
-#   REBOOT=1, WINDOW=256, 5:  ip6m 26,413 exch/s, 39.1 µs; Kea 9,153, 76.1 µs
-#                             (2.89x, 0.51x)
-#   REBOOT=1, WINDOW=32, 5:   ip6m 18,242 exch/s, 51.4 µs; Kea 12,982, 71.0 µs
-#                             (1.41x, 0.72x)
+# (sub-option 33), same run, medians of 5, the server's CPU read once it
+# settles after the run (so ip6m's database writes after its replies count):
+#   WINDOW=32:            ip6m 24,481 exch/s, 42.2 µs CPU/exch;
+#                         Kea 11,256 exch/s, 84.4 µs (2.17x the rate,
+#                         0.50x the CPU)
+#   WINDOW=128:           ip6m 37,938, 36.0 µs; Kea 8,428, 83.3 µs (4.50x, 0.43x)
+#   WINDOW=256:           ip6m 40,851, 35.0 µs; Kea 9,169, 81.3 µs (4.46x, 0.43x)
+#   REBOOT=1, WINDOW=256: ip6m 44,294, 31.9 µs; Kea 9,140, 83.3 µs (4.85x, 0.38x)
+#   REBOOT=1, WINDOW=32:  ip6m 25,219, 39.1 µs; Kea 11,567, 81.3 µs (2.18x, 0.48x)
+# Session 4 (final code; dhcpload then read and built its packets through
+# the library, about 34 µs of CPU per exchange on the cores the servers
+# use): WINDOW=32 ip6m 17,404/s at 56.6 µs vs Kea 12,718/s at 71.0 µs
+# (1.37x, 0.80x); WINDOW=256 ip6m 30,402/s at 41.2 µs vs Kea 9,170/s at
+# 72.0 µs (3.32x, 0.57x). Kea's figures differ between sessions (the box),
+# so compare within a run.
 # Session 3's figures (CPU read at the last reply): WINDOW=32 ip6m 12,638/s,
 # 82.3 µs vs Kea 12,340/s, 71.0 µs; WINDOW=256 ip6m 19,534/s, 62.8 µs vs
 # Kea 9,171/s, 73.0 µs.
