@@ -202,7 +202,7 @@ func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
 	if len(ops) > 0 {
 		var out []byte
 		var dst net.Addr
-		if err == nil {
+		if err == nil && resp != nil {
 			out, dst = resp.ToBytes(), s.destination(in.msg, resp)
 		}
 		mac := net.HardwareAddr(in.msg.ClientHWAddr).String()
