@@ -63,29 +63,38 @@ func BenchmarkDORA(b *testing.B) {
 	b.ReportMetric(float64(cs.Requests)/float64(max(cs.Batches, 1)), "leases/txn")
 }
 
-// BenchmarkSARR measures whole relayed DHCPv6 exchanges (Solicit →
-// Advertise, Request → Reply with the binding committed durably) for the
-// 10,000 modems of the demo network, many at once: the v6 counterpart of
-// BenchmarkDORA, server side only.
-func BenchmarkSARR(b *testing.B) {
+// benchServer6 is a v6 server on ::1 for the demo network of n modems, and
+// its enabled modems.
+func benchServer6(b *testing.B, n int) (*store.Store, *Server6, []store.ModemRow) {
+	b.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, b.TempDir(), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	if _, err := st.FillDemo(ctx, store.DemoOptions{Modems: 10000}); err != nil {
+	b.Cleanup(func() { st.Close() })
+	if _, err := st.FillDemo(ctx, store.DemoOptions{Modems: n}); err != nil {
 		b.Fatal(err)
 	}
 	srv, err := New6(ctx, Config6{Addr: "[::1]:0", Inventory: st, Leases: st, Settings: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Skipf("DHCPv6 on ::1: %v", err)
 	}
-	defer srv.conn.Close()
+	b.Cleanup(func() { srv.conn.Close() })
 	modems, _, err := st.ListModems(ctx, store.ModemFilter{Enabled: new(true)}, store.Page{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return st, srv, modems
+}
+
+// BenchmarkSARR measures whole relayed DHCPv6 exchanges (Solicit →
+// Advertise, Request → Reply with the binding committed durably) for the
+// 10,000 modems of the demo network, many at once: the v6 counterpart of
+// BenchmarkDORA, server side only.
+func BenchmarkSARR(b *testing.B) {
+	ctx := context.Background()
+	st, srv, modems := benchServer6(b, 10000)
 	link := netip.MustParseAddr("2001:db8:4:11::1")
 	unwrap := func(out []byte) *dhcpv6.Message {
 		d, err := dhcpv6.FromBytes(out)
@@ -130,23 +139,7 @@ func BenchmarkSARR(b *testing.B) {
 // without the commit: what the reader spends per exchange.
 func BenchmarkPrepare6(b *testing.B) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.FillDemo(ctx, store.DemoOptions{Modems: 2000}); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := New6(ctx, Config6{Addr: "[::1]:0", Inventory: st, Leases: st, Settings: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Skipf("DHCPv6 on ::1: %v", err)
-	}
-	defer srv.conn.Close()
-	modems, _, err := st.ListModems(ctx, store.ModemFilter{Enabled: new(true)}, store.Page{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, srv, modems := benchServer6(b, 2000)
 	link := netip.MustParseAddr("2001:db8:4:11::1")
 	type pair struct{ sol, req []byte }
 	pairs := make([]pair, 0, len(modems))

@@ -393,22 +393,30 @@ func FuzzHandle6(f *testing.F) {
 
 // TestV6OverSockets drives the running server over real UDP on ::1, as a
 // CMTS relay: the Relay-Reply comes back to the relay's address and port.
-func TestV6OverSockets(t *testing.T) {
-	f := newFixture6(t, "2001:db8:4:200::")
+// runOverSockets runs f's server until the test ends and returns a relay's
+// socket on ::1.
+func (f *fixture6) runOverSockets(t *testing.T) *net.UDPConn {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.srv6.Run(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	}()
+	})
 	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestV6OverSockets(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:200::")
+	c := f.runOverSockets(t)
 	sol := cmSolicit(t, macModem, dhcpv6.WithRapidCommit)
 	if _, err := c.WriteToUDP(relayed(t, sol, linkCM, macModem[:], 1), f.srv6.Addr().(*net.UDPAddr)); err != nil {
 		t.Fatal(err)
@@ -440,18 +448,7 @@ func TestV6OverSockets(t *testing.T) {
 // still answered.
 func TestV6NoReplyUnlessDurable(t *testing.T) {
 	f := newFixture6(t, "2001:db8:4:200::")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv6.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := f.runOverSockets(t)
 	if err := f.st.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -169,19 +169,8 @@ func readReply6(b []byte) (rep reply6, ok bool, err error) {
 				rep.serverID = whole
 			}
 		case dhcpv6.OptionIANA:
-			if len(data) < 12 {
-				return errWire6
-			}
-			has := false
-			if err := options6(data[12:], func(c uint16, d, _ []byte) error {
-				if dhcpv6.OptionCode(c) == dhcpv6.OptionIAAddr {
-					if len(d) < 24 {
-						return errWire6
-					}
-					has = true
-				}
-				return nil
-			}); err != nil {
+			has, err := holds6(data, dhcpv6.OptionIAAddr, 24)
+			if err != nil {
 				return err
 			}
 			if nas == nil {
@@ -189,19 +178,8 @@ func readReply6(b []byte) (rep reply6, ok bool, err error) {
 			}
 			nas = append(nas, whole)
 		case dhcpv6.OptionIAPD:
-			if len(data) < 12 {
-				return errWire6
-			}
-			has := false
-			if err := options6(data[12:], func(c uint16, d, _ []byte) error {
-				if dhcpv6.OptionCode(c) == dhcpv6.OptionIAPrefix {
-					if len(d) < 25 {
-						return errWire6
-					}
-					has = true
-				}
-				return nil
-			}); err != nil {
+			has, err := holds6(data, dhcpv6.OptionIAPrefix, 25)
+			if err != nil {
 				return err
 			}
 			if pds == nil {
@@ -229,6 +207,25 @@ func readReply6(b []byte) (rep reply6, ok bool, err error) {
 	}
 	rep.ias = append(nas, pds...)
 	return rep, true, nil
+}
+
+// holds6 reports whether an IA_NA's or IA_PD's data holds an option of
+// code (an address or a prefix), each at least size bytes long.
+func holds6(ia []byte, code dhcpv6.OptionCode, size int) (bool, error) {
+	if len(ia) < 12 {
+		return false, errWire6
+	}
+	has := false
+	err := options6(ia[12:], func(c uint16, d, _ []byte) error {
+		if dhcpv6.OptionCode(c) == code {
+			if len(d) < size {
+				return errWire6
+			}
+			has = true
+		}
+		return nil
+	})
+	return has, err
 }
 
 // granted6 is granted for a reply read by readReply6.
