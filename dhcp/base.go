@@ -3,6 +3,7 @@ package dhcp
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,6 +18,27 @@ type base struct {
 	snap    atomic.Pointer[snapshot]
 	stats   counters
 	refused *refusalLog
+	// committing counts the replies waiting for their leases' commit, so a
+	// stopping server sends them before its socket closes (drain).
+	committing sync.WaitGroup
+}
+
+// drainWait bounds how long a stopping server waits for the replies whose
+// leases are being committed.
+const drainWait = 5 * time.Second
+
+// drain waits, at most drainWait, for the replies whose leases are being
+// committed (the reader has stopped, so none is added).
+func (b *base) drain() {
+	done := make(chan struct{})
+	go func() { b.committing.Wait(); close(done) }()
+	t := time.NewTimer(drainWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		b.log.Warn("stopped before every committed lease's reply was sent")
+	}
 }
 
 // init loads the first snapshot.

@@ -144,7 +144,10 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
-	go func() { defer wg.Done(); <-ctx.Done(); s.raw.Close() }()
+	// Stopping ends the reads; the socket closes once the replies being
+	// committed are sent.
+	go func() { defer wg.Done(); <-ctx.Done(); s.raw.SetReadDeadline(time.Now()) }()
+	defer s.raw.Close()
 	buf := make([]byte, 4096)
 	for {
 		n, cm, src, err := s.conn.ReadFrom(buf)
@@ -179,6 +182,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.serve(ctx, inbound4{msg: msg, local: local}, src)
 	}
+	s.drain()
 	wg.Wait()
 	s.log.Info("DHCPv4 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
 	return nil
@@ -206,7 +210,9 @@ func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
 			out, dst = resp.ToBytes(), s.destination(in.msg, resp)
 		}
 		mac := net.HardwareAddr(in.msg.ClientHWAddr).String()
+		s.committing.Add(1)
 		cerr := s.cfg.Leases.CommitLeasesThen(ctx, ops, func(cerr error) {
+			defer s.committing.Done()
 			if cerr != nil {
 				s.countDrop("error")
 				s.log.Error("request failed", "mac", mac, "err", fmt.Errorf("commit leases: %w", cerr))
@@ -218,6 +224,7 @@ func (s *Server) serve(ctx context.Context, in inbound4, src net.Addr) {
 			}
 		})
 		if cerr != nil {
+			s.committing.Done()
 			s.countDrop("error")
 			s.log.Error("request failed", "mac", mac, "err", fmt.Errorf("commit leases: %w", cerr))
 			return

@@ -149,7 +149,10 @@ func (s *Server6) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); s.maintain(ctx, s.Sweep) }()
-	go func() { defer wg.Done(); <-ctx.Done(); s.conn.Close() }()
+	// Stopping ends the reads; the socket closes once the replies being
+	// committed are sent.
+	go func() { defer wg.Done(); <-ctx.Done(); s.conn.SetReadDeadline(time.Now()) }()
+	defer s.conn.Close()
 	buf := make([]byte, 65536)
 	for {
 		n, src, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -164,6 +167,7 @@ func (s *Server6) Run(ctx context.Context) error {
 		s.stats.received.Add(1)
 		s.serve(ctx, buf[:n], src)
 	}
+	s.drain()
 	wg.Wait()
 	s.log.Info("DHCPv6 stopped", "received", s.stats.received.Load(), "replied", s.stats.replied.Load())
 	return nil
@@ -201,7 +205,9 @@ func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 		replyBufs6.Put(buf)
 		return
 	}
+	s.committing.Add(1)
 	err = s.cfg.Leases.CommitLeasesThen(ctx, ops, func(err error) {
+		defer s.committing.Done()
 		defer replyBufs6.Put(buf)
 		if err != nil {
 			s.countDrop("error")
@@ -212,6 +218,7 @@ func (s *Server6) serve(ctx context.Context, pkt []byte, src netip.AddrPort) {
 		s.send(out, src)
 	})
 	if err != nil {
+		s.committing.Done()
 		replyBufs6.Put(buf)
 		s.countDrop("error")
 		s.log.Error("request failed", "src", src, "err", fmt.Errorf("commit bindings: %w", err))

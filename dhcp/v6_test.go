@@ -615,3 +615,61 @@ func TestV6FirstStartSnapshotCurrent(t *testing.T) {
 		t.Fatalf("snapshot version %d after the first start, inventory at %d: a reload would follow", got, want)
 	}
 }
+
+// slowCommits holds back every commit's outcome for delay (a slow disk).
+type slowCommits struct {
+	*store.Store
+	delay time.Duration
+}
+
+func (s slowCommits) CommitLeasesThen(ctx context.Context, ops []store.LeaseOp, then func(error)) error {
+	return s.Store.CommitLeasesThen(ctx, ops, func(err error) {
+		time.Sleep(s.delay)
+		then(err)
+	})
+}
+
+// TestV6StopSendsCommittedReplies: a server told to stop while a Reply
+// waits for its binding's commit sends that Reply before its socket
+// closes, and Run returns after it.
+func TestV6StopSendsCommittedReplies(t *testing.T) {
+	f := newFixture6(t, "2001:db8:4:200::")
+	srv, err := New6(context.Background(), Config6{Addr: "[::1]:0", Inventory: f.st, Leases: slowCommits{f.st, 300 * time.Millisecond},
+		Settings: f.st, Now: f.clock.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sol := cmSolicit(t, macModem, dhcpv6.WithRapidCommit)
+	if _, err := c.WriteToUDP(relayed(t, sol, linkCM, macModem[:], 1), srv.Addr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(3 * time.Second); srv.Stats().Received == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no Reply from the stopping server: %v", err)
+	}
+	d, err := dhcpv6.FromBytes(buf[:n])
+	if err != nil || d.Type() != dhcpv6.MessageTypeRelayReply {
+		t.Fatalf("got %v, %v", d, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}
