@@ -391,8 +391,10 @@ func TestCommitLeasesThen(t *testing.T) {
 }
 
 // TestSyncHeld: a sync that keeps its P is asked for only after quickSyncs
-// quick ones in a row, and one slow sync ends it; both kinds of sync write
-// the data.
+// quick ones in a row, and one slow sync ends it; both kinds of sync return
+// without error on a written file and leave its data as written (that the
+// data reached the disk no test here can see: the SIGKILL tests cover the
+// journal's durability).
 func TestSyncHeld(t *testing.T) {
 	q := 0
 	for range quickSyncs - 1 {
